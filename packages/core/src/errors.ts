@@ -1,0 +1,121 @@
+import type { AbortSignalLike } from './signal.js';
+
+/**
+ * Every error superres throws on purpose is a SuperresError with a stable `code`, so callers
+ * (the CLI, the server's HTTP mapping) branch on codes, never on message text.
+ */
+export const ErrorCode = {
+  InvalidOption: 'E_INVALID_OPTION',
+  BadImage: 'E_BAD_IMAGE',
+  ImageTooLarge: 'E_IMAGE_TOO_LARGE',
+  BadCheckpoint: 'E_BAD_CHECKPOINT',
+  UnsafeCheckpoint: 'E_UNSAFE_CHECKPOINT',
+  UnsupportedArchitecture: 'E_UNSUPPORTED_ARCH',
+  ModelNotFound: 'E_MODEL_NOT_FOUND',
+  DuplicateModel: 'E_DUPLICATE_MODEL',
+  Checksum: 'E_CHECKSUM',
+  Backend: 'E_BACKEND',
+  Aborted: 'E_ABORTED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface SuperresErrorOptions {
+  cause?: unknown;
+  /** Machine-readable details (the option name, the offending global, ...). */
+  details?: Record<string, unknown>;
+}
+
+export class SuperresError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: SuperresErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** An option failed validation: the message names the option, what was expected and what came. */
+export class InvalidOptionError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.InvalidOption, message, options);
+  }
+}
+
+/** Pixels that cannot be decoded or do not describe a valid image. */
+export class BadImageError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.BadImage, message, options);
+  }
+}
+
+/** An image over a configured pixel or dimension limit. */
+export class ImageTooLargeError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.ImageTooLarge, message, options);
+  }
+}
+
+/** A checkpoint that is truncated, malformed, or lacks the tensors an architecture needs. */
+export class BadCheckpointError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.BadCheckpoint, message, options);
+  }
+}
+
+/** A checkpoint whose pickle asks for a global or opcode outside the allowed state-dict subset. */
+export class UnsafeCheckpointError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.UnsafeCheckpoint, message, options);
+  }
+}
+
+/** A state dict whose layout matches no architecture we can build. */
+export class UnsupportedArchitectureError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.UnsupportedArchitecture, message, options);
+  }
+}
+
+export class ModelNotFoundError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.ModelNotFound, message, options);
+  }
+}
+
+export class DuplicateModelError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.DuplicateModel, message, options);
+  }
+}
+
+export class ChecksumError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.Checksum, message, options);
+  }
+}
+
+/** The inference runtime failed (could not load a graph, or a run failed). */
+export class BackendError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.Backend, message, options);
+  }
+}
+
+export class AbortedError extends SuperresError {
+  constructor(message = 'The operation was aborted', options?: SuperresErrorOptions) {
+    super(ErrorCode.Aborted, message, options);
+  }
+}
+
+/** Throws AbortedError (with the signal's reason as cause) when the signal has fired. */
+export function throwIfAborted(signal: AbortSignalLike | undefined): void {
+  if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
+}
+
+export function isSuperresError(value: unknown): value is SuperresError {
+  return value instanceof SuperresError;
+}

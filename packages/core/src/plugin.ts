@@ -1,0 +1,37 @@
+import type { AbortSignalLike } from './signal.js';
+export type ModelKind = 'upscaler' | 'face-restorer' | 'face-detector';
+
+/** Where a model's weights come from. */
+export interface WeightSource {
+  url: string;
+  /** Lower-case hex sha256 of the file; absent where none is published. */
+  sha256?: string;
+  bytes?: number;
+  license?: string;
+}
+
+/** The facts the pipeline needs about a model's geometry. */
+export interface ModelGeometry {
+  /** Native upscale factor of the network. */
+  readonly scale: number;
+  /** Input height and width are padded (reflect) to a multiple of this before inference. */
+  readonly alignment: number;
+  /** Smallest tile pad (input pixels) that makes tiled inference equal to whole-image inference. */
+  readonly receptiveRadius: number;
+}
+
+export interface OnnxBuildOptions {
+  signal?: AbortSignalLike;
+}
+
+/**
+ * A model as a declarative object. Users register their own: implement `toOnnx` to turn the
+ * weights' bytes into an ONNX graph (return them unchanged for a model that already is ONNX).
+ */
+export interface ModelPlugin extends ModelGeometry {
+  readonly id: string;
+  readonly kind: ModelKind;
+  readonly description?: string;
+  readonly weights?: WeightSource;
+  toOnnx(weights: Uint8Array, options?: OnnxBuildOptions): Promise<Uint8Array>;
+}
