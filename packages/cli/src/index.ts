@@ -1,1 +1,3 @@
-export {};
+export { runCli, EXIT_OK, EXIT_FAILURE, EXIT_USAGE, type CliIo } from './program.js';
+export { runUpscale, type UpscaleSummary } from './upscale-command.js';
+export { decodeImage, encodeImage, formatFromPath, type OutputFormat } from './image-io.js';

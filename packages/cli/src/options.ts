@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { InvalidOptionError } from '@superres/core';
+
+// Commander hands us strings; these schemas turn them into typed, checked values and name the
+// flag in every message.
+const integer = (flag: string, min: number) =>
+  z.coerce
+    .number({ error: `${flag} must be a number` })
+    .refine((v) => Number.isInteger(v) && v >= min, { message: `${flag} must be an integer >= ${min}` });
+
+const positive = (flag: string) =>
+  z.coerce
+    .number({ error: `${flag} must be a number` })
+    .refine((v) => Number.isFinite(v) && v > 0, { message: `${flag} must be a positive number` });
+
+export const upscaleFlagsSchema = z.object({
+  output: z.string({ error: '--output is required' }).min(1, '--output is required'),
+  model: z.string({ error: '--model is required' }).min(1, '--model is required'),
+  scale: positive('--scale').optional(),
+  tile: integer('--tile', 0).default(0),
+  tilePad: integer('--tile-pad', 0).default(10),
+  prePad: integer('--pre-pad', 0).default(0),
+  alpha: z.enum(['model', 'resize'], { error: '--alpha must be "model" or "resize"' }).default('model'),
+  threads: integer('--threads', 1).optional(),
+  quality: integer('--quality', 1).refine((v) => v <= 100, '--quality must be at most 100').default(95),
+  maxPixels: integer('--max-pixels', 1).optional(),
+  quiet: z.boolean().default(false),
+});
+
+export type UpscaleFlags = z.infer<typeof upscaleFlagsSchema>;
+
+export function parseUpscaleFlags(raw: Record<string, unknown>): UpscaleFlags {
+  const result = upscaleFlagsSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const received = issue?.path[0] !== undefined ? raw[String(issue.path[0])] : undefined;
+  throw new InvalidOptionError(
+    `${issue?.message ?? 'invalid option'}${received === undefined ? '' : ` (received ${JSON.stringify(received)})`}`,
+    { details: { option: issue?.path.join('.') } },
+  );
+}

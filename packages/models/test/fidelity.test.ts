@@ -1,0 +1,70 @@
+// The converted official checkpoint, run through our pipeline, against outputs PyTorch computed
+// (tools/reference/realesrgan_reference.py). Tolerance: 1/255 on every pixel (float32 differences
+// between PyTorch and ONNX Runtime can flip a rounding, nothing more).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { upscale, type Image, type LoadedModel } from '@superres/core';
+import { loadModelFile } from '@superres/models/node';
+import { fixture, needsFixture, repoRoot } from '../../../test-support/fixtures.js';
+
+sharp.concurrency(2);
+const referenceDir = join(repoRoot, 'packages/models/test/fixtures/reference/animevideov3');
+
+async function readRgb(path: string): Promise<Image> {
+  const { data, info } = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) };
+}
+
+function maxAbsDiff(a: Image, b: Image): { max: number; differing: number } {
+  expect([a.width, a.height, a.channels]).toEqual([b.width, b.height, b.channels]);
+  let max = 0;
+  let differing = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    const d = Math.abs(a.data[i]! - b.data[i]!);
+    if (d > 0) differing++;
+    if (d > max) max = d;
+  }
+  return { max, differing };
+}
+
+const weights = needsFixture('realesr-animevideov3.pth matches PyTorch', 'weights', 'realesr-animevideov3.pth');
+
+describe.skipIf(weights.missing)(weights.title, () => {
+  let model: LoadedModel;
+  beforeAll(async () => {
+    model = await loadModelFile(fixture('weights', 'realesr-animevideov3.pth'), { threads: 2 });
+  });
+  afterAll(async () => model?.release());
+
+  it('reads the geometry from the tensors', () => {
+    expect(model.scale).toBe(4);
+    expect(model.alignment).toBe(1);
+    expect(model.receptiveRadius).toBe(18);
+  });
+
+  for (const name of ['baby', 'bird', 'butterfly', 'head', 'woman']) {
+    it(`${name}.png (whole image) is within 1/255 of PyTorch`, async () => {
+      const input = await readRgb(fixture('images', 'set5', 'LRx4', `${name}.png`));
+      const output = await upscale(input, model);
+      const reference = await readRgb(join(referenceDir, `${name}.png`));
+      expect([output.width, output.height]).toEqual([input.width * 4, input.height * 4]);
+      const { max } = maxAbsDiff(output, reference);
+      expect(max).toBeLessThanOrEqual(1);
+    });
+  }
+
+  // PyTorch's tiled (64, pad 24) output is bit-identical to its whole-image one (see the manifest).
+  it('baby.png with tile 64 and tile pad 24 is within 1/255 of PyTorch', async () => {
+    const input = await readRgb(fixture('images', 'set5', 'LRx4', 'baby.png'));
+    const output = await upscale(input, model, { tile: 64, tilePad: 24 });
+    const reference = await readRgb(join(referenceDir, 'baby.png'));
+    expect(maxAbsDiff(output, reference).max).toBeLessThanOrEqual(1);
+  });
+
+  it('the reference outputs are the ones the manifest describes', async () => {
+    const manifest = JSON.parse(await readFile(join(referenceDir, 'manifest.json'), 'utf8'));
+    expect(JSON.stringify(manifest)).toContain('b8a8376811077954d82ca3fcf476f1ac3da3e8a68a4f4d71363008000a18b75d');
+  });
+});

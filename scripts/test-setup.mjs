@@ -1,0 +1,23 @@
+// Installs the system packages the test suite needs (python3-onnx for onnx.checker) when they are
+// missing. Runs as root on CI and fresh machines; elsewhere it says what to install and goes on.
+import { execFileSync, spawnSync } from 'node:child_process';
+
+const PYTHON = '/usr/bin/python3';
+const needs = [{ pkg: 'python3-onnx', check: [PYTHON, ['-c', 'import onnx']] }];
+
+function ok([cmd, args]) {
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+}
+
+const missing = needs.filter((n) => !ok(n.check)).map((n) => n.pkg);
+if (missing.length === 0) process.exit(0);
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+if (!isRoot) {
+  console.warn(`test-setup: missing Debian packages ${missing.join(' ')}; install them as root (apt-get install -y --no-install-recommends ${missing.join(' ')}).`);
+  process.exit(0);
+}
+console.log(`test-setup: installing ${missing.join(' ')} with apt-get`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
