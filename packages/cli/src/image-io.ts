@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { BadImageError, ImageTooLargeError, InvalidOptionError, type Image } from '@superres/core';
 
 // Two cores on our reference machines; libvips would otherwise start a thread per core per call.
@@ -20,7 +20,7 @@ const WEBP_MAX_SIDE = 16383;
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<Image> {
   const limitInputPixels = options.maxPixels ?? DEFAULT_MAX_INPUT_PIXELS;
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (cause) {

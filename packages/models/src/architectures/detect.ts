@@ -9,11 +9,11 @@ export interface BuiltGraph {
   onnx: Uint8Array;
 }
 
-export interface ArchitectureOverrides extends SrvggOverrides {}
+export type ArchitectureOverrides = SrvggOverrides;
 
 /** Names the architecture a state dict belongs to and builds its ONNX graph. */
 export function buildGraphFromStateDict(stateDict: StateDict, overrides: ArchitectureOverrides = {}): BuiltGraph {
-  if (detectSrvgg(stateDict)) {
+  if (detectSrvgg(stateDict, overrides)) {
     const built = buildSrvggOnnx(stateDict, overrides);
     return {
       architecture: 'SRVGGNetCompact',

@@ -23,7 +23,7 @@ export async function loadModelFile(path: string, options: LoadModelFileOptions 
     const session = await backend.createSession(bytes, options);
     try {
       const geometry = await probeOnnxGeometry(session);
-      return fromSession({ id, ...pluginFromOnnx(id, geometry) }, session);
+      return fromSession(pluginFromOnnx(id, geometry), session);
     } catch (error) {
       await session.release();
       throw error;

@@ -1,0 +1,277 @@
+import { describe, expect, it } from 'vitest';
+import { AbortedError, BackendError, BadImageError, InvalidOptionError } from './errors.js';
+import type { Image, Tensor } from './image.js';
+import { createImage } from './image.js';
+import type { LoadedModel } from './model.js';
+import { resampleLanczos } from './resample.js';
+import { randomImage } from './test-support/images.js';
+import { referenceEnhance } from './test-support/reference.js';
+import { createIdentityModel, createToyModel } from './test-support/toy-model.js';
+import { upscale, type UpscaleProgress } from './upscale.js';
+
+const firstDiff = (a: Image, b: Image): number => a.data.findIndex((v, i) => v !== b.data[i]);
+
+describe('upscale: tiled equals whole-image', () => {
+  const models = [
+    createToyModel({ scale: 4, alignment: 1, layers: 2 }),
+    createToyModel({ scale: 2, alignment: 2, layers: 3 }),
+    createToyModel({ scale: 1, alignment: 4, layers: 2 }),
+  ];
+  const sizes = [[13, 9], [1, 1], [7, 1], [1, 5], [20, 17]] as const;
+
+  for (const model of models) {
+    it(`x${model.scale} (alignment ${model.alignment}, radius ${model.receptiveRadius})`, async () => {
+      for (const [w, h] of sizes) {
+        const image = randomImage(w, h, 3, 8, w * 31 + h);
+        for (const prePad of [0, 2, 15]) {
+          const whole = await upscale(image, model, { tile: 0, prePad });
+          expect([whole.width, whole.height]).toEqual([w * model.scale, h * model.scale]);
+          const reference = await referenceEnhance(image, model, { prePad });
+          expect(firstDiff(whole, reference), `whole vs reference ${w}x${h} prePad ${prePad}`).toBe(-1);
+          for (const tile of [1, 3, 5, 8, 64]) {
+            for (const tilePad of [model.receptiveRadius, model.receptiveRadius + 1]) {
+              const tiled = await upscale(image, model, { tile, tilePad, prePad });
+              expect(firstDiff(tiled, whole), `${w}x${h} tile ${tile} pad ${tilePad} prePad ${prePad}`).toBe(-1);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  it('differs when tilePad < receptive radius (the comparison can fail)', async () => {
+    const model = createToyModel({ scale: 2, alignment: 1, layers: 3 });
+    const image = randomImage(20, 17, 3, 8, 5);
+    const whole = await upscale(image, model);
+    const tiled = await upscale(image, model, { tile: 6, tilePad: 1 });
+    expect(firstDiff(tiled, whole)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('runs tiles of at most tile + 2 * pad pixels, aligned', async () => {
+    const model = createToyModel({ scale: 2, alignment: 2, layers: 1 });
+    await upscale(randomImage(31, 19, 3), model, { tile: 7, tilePad: 3 }); // rounded to 8 and 4
+    expect(model.calls.length).toBe(4 * 3);
+    for (const [h, w] of model.calls) {
+      expect(h).toBeLessThanOrEqual(16);
+      expect(w).toBeLessThanOrEqual(16);
+    }
+  });
+});
+
+describe('upscale: channels, alpha and bit depth', () => {
+  const toy = createToyModel({ scale: 2, alignment: 1, layers: 2 });
+
+  it('gray in -> gray out (RGB2GRAY of the model output)', async () => {
+    const image = randomImage(9, 6, 1, 8, 2);
+    const out = await upscale(image, toy, { tile: 4 });
+    expect([out.width, out.height, out.channels, out.bitDepth]).toEqual([18, 12, 1, 8]);
+    expect(firstDiff(out, await referenceEnhance(image, toy))).toBe(-1);
+    const identity = await upscale(image, createIdentityModel(2));
+    for (let y = 0; y < 12; y++) {
+      for (let x = 0; x < 18; x++) expect(identity.data[y * 18 + x]).toBe(image.data[(y >> 1) * 9 + (x >> 1)]);
+    }
+  });
+
+  it('2-channel in -> 2-channel out, alpha through the model', async () => {
+    const image = randomImage(8, 5, 2, 8, 3);
+    const out = await upscale(image, toy, { tile: 3, tilePad: 2 });
+    expect([out.width, out.height, out.channels]).toEqual([16, 10, 2]);
+    expect(firstDiff(out, await referenceEnhance(image, toy))).toBe(-1);
+  });
+
+  it('RGBA in -> RGBA out, alpha "model"', async () => {
+    const image = randomImage(11, 7, 4, 8, 4);
+    const out = await upscale(image, toy, { tile: 5, prePad: 3 });
+    expect([out.width, out.height, out.channels]).toEqual([22, 14, 4]);
+    expect(firstDiff(out, await referenceEnhance(image, toy, { prePad: 3 }))).toBe(-1);
+  });
+
+  it('RGBA in -> RGBA out, alpha "resize" (bilinear), colour through the model', async () => {
+    const image = createImage(2, 1, 4, 8);
+    image.data.set([10, 20, 30, 0, 40, 50, 60, 255]);
+    const out = await upscale(image, createIdentityModel(2), { alpha: 'resize' });
+    const alpha = Array.from(out.data.filter((_, i) => i % 4 === 3));
+    expect(alpha).toEqual([0, 64, 191, 255, 0, 64, 191, 255]);
+    expect(Array.from(out.data.slice(0, 8))).toEqual([10, 20, 30, 0, 10, 20, 30, 64]);
+    const noisy = randomImage(9, 8, 4, 8, 9);
+    const resized = await upscale(noisy, toy, { alpha: 'resize', tile: 4 });
+    const reference = await referenceEnhance(noisy, toy);
+    for (let i = 0; i < resized.data.length; i++) {
+      if (i % 4 !== 3) expect(resized.data[i]).toBe(reference.data[i]);
+    }
+  });
+
+  it('16-bit in -> 16-bit out using the full range', async () => {
+    const image = createImage(256, 2, 3, 16);
+    for (let i = 0; i < image.data.length; i++) image.data[i] = Math.min(65535, (i * 257 + (i % 7) * 3) % 65536);
+    image.data[0] = 65535;
+    image.data[1] = 0;
+    const same = await upscale(image, createIdentityModel(1, 4), { tile: 16 });
+    expect(same.data).toBeInstanceOf(Uint16Array);
+    expect(firstDiff(same, image)).toBe(-1);
+    const noisy = randomImage(10, 9, 4, 16, 11);
+    const out = await upscale(noisy, toy, { tile: 4 });
+    expect(out.bitDepth).toBe(16);
+    expect(out.data.some((v) => v > 255 && v < 65280)).toBe(true);
+    expect(out.data.includes(65535)).toBe(true);
+    expect(firstDiff(out, await referenceEnhance(noisy, toy))).toBe(-1);
+  });
+
+  it('clamps model outputs outside [0, 1]', async () => {
+    const wild: LoadedModel = {
+      ...createIdentityModel(1),
+      async run(input: Tensor) {
+        return { data: input.data.map((_, i) => (i % 2 ? 1.7 : -0.4)), dims: input.dims };
+      },
+    };
+    const out = await upscale(createImage(3, 2, 3, 16), wild);
+    expect(Array.from(out.data)).toEqual(Array.from({ length: 18 }, (_, i) => ((i % 3) * 6 + Math.floor(i / 3)) % 2 ? 65535 : 0));
+  });
+});
+
+describe('upscale: outscale', () => {
+  it('x4 model, outscale 3 on 126x126 gives 378x378 via Lanczos', async () => {
+    const model = createToyModel({ scale: 4, layers: 1 });
+    const image = randomImage(126, 126, 3, 8, 1);
+    const stages: string[] = [];
+    const out = await upscale(image, model, { outscale: 3, tile: 64, onProgress: (p) => stages.push(p.stage) });
+    expect([out.width, out.height, out.channels, out.bitDepth]).toEqual([378, 378, 3, 8]);
+    expect(stages.at(-1)).toBe('resample');
+    const native = await upscale(image, model, { tile: 64 });
+    expect(firstDiff(out, resampleLanczos(native, 378, 378))).toBe(-1);
+  });
+
+  it('sizes: floor(size * outscale) with float error nudged, at least 1; native scale skips resampling', async () => {
+    const model = createIdentityModel(2);
+    const image = randomImage(100, 3, 3);
+    const size = async (outscale: number) => {
+      const o = await upscale(image, model, { outscale });
+      return [o.width, o.height];
+    };
+    expect(await size(0.29)).toEqual([29, 1]); // 100 * 0.29 = 28.999999999999996
+    expect(await size(2.5)).toEqual([250, 7]);
+    expect(await size(0.001)).toEqual([1, 1]);
+    const stages: string[] = [];
+    const native = await upscale(image, model, { outscale: 2, onProgress: (p) => stages.push(p.stage) });
+    expect(stages).toEqual(['inference']);
+    expect([native.width, native.height]).toEqual([200, 6]);
+  });
+
+  it('a constant image stays constant through the outscale path', async () => {
+    const image = createImage(13, 9, 4, 16);
+    image.data.fill(40000);
+    const out = await upscale(image, createIdentityModel(4), { outscale: 1.5 });
+    expect([out.width, out.height]).toEqual([19, 13]);
+    expect(out.data.every((v) => v === 40000)).toBe(true);
+  });
+});
+
+describe('upscale: progress, abort, validation, backend errors', () => {
+  it('reports progress for every tile of every pass', async () => {
+    const events: UpscaleProgress[] = [];
+    await upscale(randomImage(10, 10, 4), createToyModel({ scale: 2 }), { tile: 4, onProgress: (p) => events.push({ ...p }) });
+    expect(events.length).toBe(18);
+    expect(events.map((e) => e.tilesDone)).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
+    expect(events.every((e) => e.tilesTotal === 18 && e.stage === 'inference')).toBe(true);
+  });
+
+  it('aborts between tiles with AbortedError', async () => {
+    const model = createToyModel({ scale: 2 });
+    const controller = new AbortController();
+    const run = upscale(randomImage(10, 10, 3), model, {
+      tile: 4,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.tilesDone === 2) controller.abort(new Error('stop'));
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(AbortedError);
+    expect(model.calls.length).toBe(2);
+  });
+
+  it('an already aborted signal runs nothing', async () => {
+    const model = createToyModel({ scale: 2 });
+    const signal = AbortSignal.abort();
+    await expect(upscale(randomImage(4, 4, 3), model, { signal })).rejects.toMatchObject({ code: 'E_ABORTED' });
+    expect(model.calls.length).toBe(0);
+  });
+
+  it('passes the signal to model.run and maps a run aborted mid-way to AbortedError', async () => {
+    const controller = new AbortController();
+    const seen: unknown[] = [];
+    const model: LoadedModel = {
+      ...createToyModel({ scale: 1 }),
+      async run(_input, options) {
+        seen.push(options?.signal);
+        controller.abort();
+        throw new Error('session interrupted');
+      },
+    };
+    await expect(upscale(randomImage(4, 4, 3), model, { signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
+    expect(seen).toEqual([controller.signal]);
+  });
+
+  it.each([
+    [{ tile: -1 }, 'tile', '-1'],
+    [{ tile: 2.5 }, 'tile', '2.5'],
+    [{ tilePad: 1.5 }, 'tilePad', '1.5'],
+    [{ tilePad: -3 }, 'tilePad', '-3'],
+    [{ prePad: -1 }, 'prePad', '-1'],
+    [{ outscale: 0 }, 'outscale', 'received 0'],
+    [{ outscale: -2 }, 'outscale', '-2'],
+    [{ outscale: Number.NaN }, 'outscale', 'NaN'],
+    [{ outscale: Infinity }, 'outscale', 'Infinity'],
+    [{ outscale: '2' }, 'outscale', '"2"'],
+    [{ alpha: 'bicubic' }, 'alpha', '"bicubic"'],
+    [{ signal: {} }, 'signal', 'object'],
+    [{ onProgress: 5 }, 'onProgress', '5'],
+  ])('%o -> InvalidOptionError naming %s', async (options, name, received) => {
+    const error = await upscale(randomImage(2, 2, 3), createIdentityModel(2), options as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    const message = (error as Error).message;
+    expect(message).toContain(`"${name}"`);
+    expect(message).toContain('expected');
+    expect(message).toContain(received);
+    expect((error as InvalidOptionError).details.option).toBe(name);
+  });
+
+  it('rejects non-object options and bad images', async () => {
+    await expect(upscale(randomImage(2, 2, 3), createIdentityModel(2), 'x' as never)).rejects.toThrow(InvalidOptionError);
+    const bad = { width: 2, height: 2, channels: 3, bitDepth: 8, data: new Uint8Array(5) } as const;
+    await expect(upscale(bad, createIdentityModel(2))).rejects.toThrow(BadImageError);
+  });
+
+  it('wrong output dims -> BackendError', async () => {
+    const wrong: LoadedModel = {
+      ...createIdentityModel(1),
+      scale: 2,
+      async run(input: Tensor) {
+        return input; // not upscaled
+      },
+    };
+    const error = await upscale(randomImage(5, 4, 3), wrong).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as Error).message).toMatch(/dims \[1, 3, 4, 5\].*expected \[1, 3, 8, 10\]/);
+    const oneChannel: LoadedModel = {
+      ...createIdentityModel(1),
+      async run(input: Tensor) {
+        return { data: input.data.slice(0, 20), dims: [1, 1, 4, 5] };
+      },
+    };
+    await expect(upscale(randomImage(5, 4, 3), oneChannel)).rejects.toThrow(BackendError);
+  });
+
+  it('a failing run -> BackendError with the cause', async () => {
+    const cause = new Error('out of memory');
+    const failing: LoadedModel = {
+      ...createIdentityModel(1),
+      async run() {
+        throw cause;
+      },
+    };
+    const error = await upscale(randomImage(5, 4, 3), failing).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as Error).cause).toBe(cause);
+    expect((error as Error).message).toContain('out of memory');
+  });
+});
