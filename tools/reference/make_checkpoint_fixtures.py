@@ -58,6 +58,15 @@ def module_state_dict():
     return net.state_dict()
 
 
+def srvgg_wrong_shapes():
+    """SRVGGNetCompact keys (8 features, 1 body conv, x4) with one conv of the wrong width."""
+    torch.manual_seed(2)
+    shapes = [('body.0.weight', (8, 3, 3, 3)), ('body.0.bias', (8,)), ('body.1.weight', (8,)),
+              ('body.2.weight', (8, 4, 3, 3)), ('body.2.bias', (8,)), ('body.3.weight', (8,)),
+              ('body.4.weight', (48, 8, 3, 3)), ('body.4.bias', (48,))]
+    return collections.OrderedDict((k, torch.randn(*s)) for k, s in shapes)
+
+
 class Pwned:
     """Pickles as a call to os.system: what a malicious checkpoint does."""
 
@@ -129,6 +138,7 @@ def main():
     save('legacy.pth', sd, _use_new_zipfile_serialization=False)
     save('no-state-dict.pth', [1, 2, 3])
     save('pwned.pth', {'params': sd, 'evil': Pwned()})
+    save('srvgg-wrong-shapes.pth', {'params': srvgg_wrong_shapes()})
 
     with open(os.path.join(OUT, 'expected.json'), 'w') as f:
         json.dump(expected, f, indent=1)
