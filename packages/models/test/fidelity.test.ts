@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { upscale, type Image, type LoadedModel } from '@superres/core';
+import { pluginFromCheckpoint } from '@superres/models';
 import { loadModelFile } from '@superres/models/node';
+import { hasOnnxChecker, noCheckerReason, runOnnxChecker } from '../src/onnx/test-support/onnx-checker.js';
 import { fixture, needsFixture, repoRoot } from '../../../test-support/fixtures.js';
 
 sharp.concurrency(2);
@@ -43,6 +45,19 @@ describe.skipIf(weights.missing)(weights.title, () => {
     expect(model.alignment).toBe(1);
     expect(model.receptiveRadius).toBe(18);
   });
+
+  it.skipIf(!hasOnnxChecker)(
+    `the converted graph passes onnx.checker (full check)${hasOnnxChecker ? '' : ` (skipped: ${noCheckerReason})`}`,
+    async () => {
+      const bytes = new Uint8Array(await readFile(fixture('weights', 'realesr-animevideov3.pth')));
+      const plugin = pluginFromCheckpoint('realesr-animevideov3', bytes);
+      const result = runOnnxChecker(await plugin.toOnnx(bytes), 'print(len(m.graph.node), len(m.graph.initializer))');
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      // 18 Conv + 17 PRelu + DepthToSpace + Resize + Add; 18 weights + 18 biases + 17 slopes + scales.
+      expect(result.stdout.trim()).toBe('38 54');
+    },
+  );
 
   for (const name of ['baby', 'bird', 'butterfly', 'head', 'woman']) {
     it(`${name}.png (whole image) is within 1/255 of PyTorch`, async () => {

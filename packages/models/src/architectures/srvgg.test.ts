@@ -1,12 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StateDict } from '../checkpoint/types.js';
 import { createNodeBackend } from '../node/backend.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
+import { hasOnnxChecker, noCheckerReason, runOnnxChecker } from '../onnx/test-support/onnx-checker.js';
 import {
   type SrvggActivation,
   type SrvggHyperparameters,
@@ -134,20 +131,8 @@ function referenceForward(sd: StateDict, hyper: SrvggHyperparameters, input: Pla
 
 // ---- python onnx checker ---------------------------------------------------------------------
 
-const PYTHON = '/usr/bin/python3';
-const hasOnnx = spawnSync(PYTHON, ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
-const dir = mkdtempSync(join(tmpdir(), 'superres-srvgg-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let counter = 0;
-
-function checkModel(bytes: Uint8Array): { status: number | null; stderr: string; stdout: string } {
-  const file = join(dir, `srvgg-${counter++}.onnx`);
-  writeFileSync(file, bytes);
-  const script =
-    'import onnx,sys,json; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); ' +
-    'print(json.dumps({p.key: p.value for p in m.metadata_props}))';
-  const r = spawnSync(PYTHON, ['-c', script, file], { encoding: 'utf8' });
-  return { status: r.status, stderr: r.stderr, stdout: r.stdout };
+function checkModel(bytes: Uint8Array) {
+  return runOnnxChecker(bytes, 'print(json.dumps({p.key: p.value for p in m.metadata_props}))');
 }
 
 const base = { numInCh: 3, numOutCh: 3, numFeat: 4, numConv: 2, upscale: 4 };
@@ -260,7 +245,7 @@ describe('SRVGGNetCompact hyperparameters', () => {
   });
 });
 
-describe.skipIf(!hasOnnx)('SRVGGNetCompact ONNX validity (python onnx checker; needs python3-onnx)', () => {
+describe.skipIf(!hasOnnxChecker)(`SRVGGNetCompact ONNX validity (python onnx checker${hasOnnxChecker ? '' : `; skipped: ${noCheckerReason}`})`, () => {
   for (const [activation, prelu] of [
     ['prelu', true],
     ['relu', false],
