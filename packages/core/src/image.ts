@@ -1,4 +1,4 @@
-import { BadImageError } from './errors.js';
+import { BadImageError, ImageTooLargeError } from './errors.js';
 
 export type Channels = 1 | 2 | 3 | 4;
 export type BitDepth = 8 | 16;
@@ -29,12 +29,30 @@ export function hasAlpha(channels: Channels): boolean {
   return channels === 2 || channels === 4;
 }
 
-/** Allocates a zeroed image. */
+/** The largest pixel buffer superres allocates in one piece (2 GiB). */
+export const MAX_IMAGE_BYTES = 2 ** 31;
+
+export function imageBytes(width: number, height: number, channels: Channels, bitDepth: BitDepth): number {
+  return width * height * channels * (bitDepth / 8);
+}
+
+/** Allocates a zeroed image; ImageTooLargeError (not a RangeError) when it cannot exist. */
 export function createImage(width: number, height: number, channels: Channels, bitDepth: BitDepth): Image {
   assertGeometry(width, height, channels, bitDepth);
   const length = width * height * channels;
-  const data = bitDepth === 16 ? new Uint16Array(length) : new Uint8Array(length);
-  return { width, height, channels, bitDepth, data };
+  const bytes = imageBytes(width, height, channels, bitDepth);
+  if (bytes > MAX_IMAGE_BYTES) {
+    throw new ImageTooLargeError(
+      `A ${width}x${height} image with ${channels} ${bitDepth}-bit channels needs ${bytes} bytes; the limit is ${MAX_IMAGE_BYTES}`,
+      { details: { width, height, channels, bitDepth } },
+    );
+  }
+  try {
+    const data = bitDepth === 16 ? new Uint16Array(length) : new Uint8Array(length);
+    return { width, height, channels, bitDepth, data };
+  } catch (cause) {
+    throw new ImageTooLargeError(`Cannot allocate a ${width}x${height} image: ${(cause as Error).message}`, { cause });
+  }
 }
 
 /** Checks that an image's fields are coherent; throws BadImageError naming what is wrong. */

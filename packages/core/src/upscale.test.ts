@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AbortedError, BackendError, BadImageError, InvalidOptionError } from './errors.js';
+import { AbortedError, BackendError, BadImageError, ImageTooLargeError, InvalidOptionError } from './errors.js';
 import type { Image, Tensor } from './image.js';
 import { createImage } from './image.js';
 import type { LoadedModel } from './model.js';
@@ -130,6 +130,16 @@ describe('upscale: channels, alpha and bit depth', () => {
 });
 
 describe('upscale: outscale', () => {
+  it('refuses an output too large to allocate before running the model', async () => {
+    let runs = 0;
+    const base = createIdentityModel(4);
+    const counting: LoadedModel = { ...base, run: (t, o) => (runs++, base.run(t, o)) };
+    const image = randomImage(64, 64, 3, 8, 2);
+    await expect(upscale(image, counting, { outscale: 1000 })).rejects.toThrow(ImageTooLargeError);
+    expect(runs).toBe(0);
+    expect(() => createImage(70_000, 70_000, 4, 16)).toThrow(ImageTooLargeError);
+  });
+
   it('x4 model, outscale 3 on 126x126 gives 378x378 via Lanczos', async () => {
     const model = createToyModel({ scale: 4, layers: 1 });
     const image = randomImage(126, 126, 3, 8, 1);

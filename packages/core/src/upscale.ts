@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { resizeAlphaInto } from './alpha.js';
-import { AbortedError, BackendError, InvalidOptionError, isSuperresError, throwIfAborted } from './errors.js';
+import {
+  AbortedError,
+  BackendError,
+  ImageTooLargeError,
+  InvalidOptionError,
+  isSuperresError,
+  throwIfAborted,
+} from './errors.js';
 import type { Image, Tensor } from './image.js';
-import { createImage, hasAlpha, validateImage } from './image.js';
+import { createImage, hasAlpha, imageBytes, MAX_IMAGE_BYTES, validateImage } from './image.js';
 import type { LoadedModel } from './model.js';
 import { alignUp, reflectPadMap } from './padding.js';
 import { resampleLanczos } from './resample.js';
@@ -125,6 +132,16 @@ export async function upscale(image: Image, model: LoadedModel, options?: Upscal
   throwIfAborted(signal);
 
   const { scale, alignment } = model;
+  // Refuse before any inference what could not be allocated at the end.
+  const size = outputSize(image.width, image.height, opts.outscale);
+  for (const [w, h] of [[image.width * scale, image.height * scale], [size.width, size.height]] as const) {
+    if (imageBytes(w, h, image.channels, image.bitDepth) > MAX_IMAGE_BYTES) {
+      throw new ImageTooLargeError(
+        `Upscaling ${image.width}x${image.height} needs a ${w}x${h} image, over the ${MAX_IMAGE_BYTES}-byte limit`,
+        { details: { width: w, height: h } },
+      );
+    }
+  }
   const mapX = reflectPadMap(image.width, opts.prePad, alignment);
   const mapY = reflectPadMap(image.height, opts.prePad, alignment);
   // Tiles and pads are rounded up to the alignment so every tile the model sees is aligned
@@ -157,7 +174,6 @@ export async function upscale(image: Image, model: LoadedModel, options?: Upscal
   throwIfAborted(signal);
   if (hasAlpha(image.channels) && !alphaByModel) resizeAlphaInto(image, native);
 
-  const size = outputSize(image.width, image.height, opts.outscale);
   if (size.width === native.width && size.height === native.height) return native;
   onProgress?.({ tilesDone, tilesTotal, stage: 'resample' });
   return resampleLanczos(native, size.width, size.height);
