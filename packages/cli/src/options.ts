@@ -21,6 +21,7 @@ export const upscaleFlagsSchema = z.object({
   tilePad: integer('--tile-pad', 0).default(10),
   prePad: integer('--pre-pad', 0).default(0),
   alpha: z.enum(['model', 'resize'], { error: '--alpha must be "model" or "resize"' }).default('model'),
+  device: z.enum(['cpu', 'cuda', 'webgpu', 'auto'], { error: '--device must be cpu, cuda, webgpu or auto' }).default('cpu'),
   threads: integer('--threads', 1).optional(),
   quality: integer('--quality', 1).refine((v) => v <= 100, '--quality must be at most 100').default(95),
   maxPixels: integer('--max-pixels', 1).optional(),

@@ -1,12 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { isSuperresError } from '@superres/core';
-import { runUpscale } from './upscale-command.js';
+import { registerUpscaleCommand } from './commands/upscale.js';
+import type { CliIo } from './io.js';
 
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  signal?: AbortSignal;
-}
+export type { CliIo } from './io.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -17,28 +14,7 @@ function buildProgram(io: CliIo): Command {
     .description('Image super-resolution with Real-ESRGAN family models on ONNX Runtime')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-
-  program
-    .command('upscale')
-    .description('Upscale one image')
-    .argument('<input>', 'input image (PNG, JPEG, WebP, TIFF, ...)')
-    .requiredOption('-o, --output <file>', 'output image; .png, .jpg or .webp picks the format')
-    .requiredOption('-m, --model <file>', 'model weights: a PyTorch .pth checkpoint or an .onnx file')
-    .option('-s, --scale <n>', "output scale (any positive number); default: the model's native scale")
-    .option('-t, --tile <n>', 'tile size in input pixels; 0 processes the whole image at once', '0')
-    .option('--tile-pad <n>', 'context pixels around each tile', '10')
-    .option('--pre-pad <n>', 'reflect padding on the right and bottom edges before inference', '0')
-    .option('--alpha <mode>', 'alpha channel: "model" (through the network) or "resize"', 'model')
-    .option('--threads <n>', 'inference threads (default: runtime choice)')
-    .option('--quality <n>', 'JPEG/WebP quality 1..100', '95')
-    .option('--max-pixels <n>', 'refuse inputs with more pixels than this')
-    .option('-q, --quiet', 'no progress output', false)
-    .action(async (input: string, flags: Record<string, unknown>) => {
-      const summary = await runUpscale(input, flags, { log: (l) => io.stderr(`${l}\n`), signal: io.signal });
-      const { output: o } = summary;
-      io.stdout(`${o.path}: ${o.width}x${o.height}, ${o.channels} channel(s), ${o.bitDepth}-bit (model ${summary.modelId})\n`);
-    });
-
+  registerUpscaleCommand(program, io);
   return program;
 }
 

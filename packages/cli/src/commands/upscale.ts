@@ -3,8 +3,10 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { upscale, type Image } from '@superres/core';
 import { loadModelFile } from '@superres/models/node';
-import { decodeImage, encodeImage, formatFromPath } from './image-io.js';
-import { parseUpscaleFlags } from './options.js';
+import type { Command } from 'commander';
+import { decodeImage, encodeImage, formatFromPath } from '../image-io.js';
+import { parseUpscaleFlags } from '../options.js';
+import type { CliIo } from '../io.js';
 
 export interface UpscaleIo {
   /** Progress and status lines (stderr in the binary). */
@@ -27,7 +29,7 @@ export async function runUpscale(
   const flags = parseUpscaleFlags(rawFlags);
   const format = formatFromPath(flags.output);
   const input = await decodeImage(await readFile(inputPath), { maxPixels: flags.maxPixels });
-  const model = await loadModelFile(flags.model, { threads: flags.threads, signal: io.signal });
+  const model = await loadModelFile(flags.model, { threads: flags.threads, device: flags.device, signal: io.signal });
   let output: Image;
   try {
     output = await upscale(input, model, {
@@ -69,4 +71,28 @@ async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
     await rm(temp, { force: true });
     throw error;
   }
+}
+
+export function registerUpscaleCommand(program: Command, io: CliIo): void {
+  program
+    .command('upscale')
+    .description('Upscale one image')
+    .argument('<input>', 'input image (PNG, JPEG, WebP, TIFF, ...)')
+    .requiredOption('-o, --output <file>', 'output image; .png, .jpg or .webp picks the format')
+    .requiredOption('-m, --model <file>', 'model weights: a PyTorch .pth checkpoint or an .onnx file')
+    .option('-s, --scale <n>', "output scale (any positive number); default: the model's native scale")
+    .option('-t, --tile <n>', 'tile size in input pixels; 0 processes the whole image at once', '0')
+    .option('--tile-pad <n>', 'context pixels around each tile', '10')
+    .option('--pre-pad <n>', 'reflect padding on the right and bottom edges before inference', '0')
+    .option('--alpha <mode>', 'alpha channel: "model" (through the network) or "resize"', 'model')
+    .option('--device <device>', 'cpu, cuda, webgpu or auto', 'cpu')
+    .option('--threads <n>', 'inference threads (default: runtime choice)')
+    .option('--quality <n>', 'JPEG/WebP quality 1..100', '95')
+    .option('--max-pixels <n>', 'refuse inputs with more pixels than this')
+    .option('-q, --quiet', 'no progress output', false)
+    .action(async (input: string, flags: Record<string, unknown>) => {
+      const summary = await runUpscale(input, flags, { log: (l) => io.stderr(`${l}\n`), signal: io.signal });
+      const { output: o } = summary;
+      io.stdout(`${o.path}: ${o.width}x${o.height}, ${o.channels} channel(s), ${o.bitDepth}-bit (model ${summary.modelId})\n`);
+    });
 }
