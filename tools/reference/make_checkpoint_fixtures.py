@@ -5,15 +5,18 @@ Run from the repository root with Debian's python3-torch:
 
     /usr/bin/python3 tools/reference/make_checkpoint_fixtures.py
 
-Output: packages/models/test/fixtures/checkpoints/*.pth (each well under 20 KB) and
+Output: packages/models/test/fixtures/checkpoints/*.pth and *.safetensors (each well under 20 KB) and
 expected.json (every tensor of every readable fixture: dtype, shape, flattened values; int64 as
 decimal strings, non-finite floats as "inf"/"-inf"/"nan"). Deterministic (fixed seeds), except
-legacy.pth, whose storage keys are memory addresses in the legacy format.
+the legacy-format files (legacy*.pth), whose storage keys are memory addresses.
+
+No safetensors module is needed: typed.safetensors is written by hand (write_safetensors).
 """
 import collections
 import io
 import json
 import os
+import struct
 import sys
 import zipfile
 
@@ -72,6 +75,36 @@ class Pwned:
 
     def __reduce__(self):
         return (os.system, ('echo pwned > /tmp/pwned',))
+
+
+SAFETENSORS_DTYPES = {
+    torch.float32: 'F32', torch.float16: 'F16', torch.bfloat16: 'BF16', torch.float64: 'F64',
+    torch.int64: 'I64', torch.int32: 'I32', torch.int16: 'I16', torch.int8: 'I8', torch.uint8: 'U8',
+    torch.bool: 'BOOL',
+}
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """The safetensors layout: u64 LE header length, JSON header padded with spaces to a multiple
+    of 8 (as the reference writer does), then each tensor's little-endian row-major bytes."""
+    header = collections.OrderedDict()
+    if metadata is not None:
+        header['__metadata__'] = metadata
+    chunks = []
+    offset = 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous()
+        a = (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy()
+        raw = a.astype(a.dtype.newbyteorder('<')).tobytes()
+        header[name] = {'dtype': SAFETENSORS_DTYPES[t.dtype], 'shape': list(t.shape), 'data_offsets': [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(',', ':')).encode('utf-8')
+    text += b' ' * ((8 - len(text) % 8) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + b''.join(chunks))
+    if os.path.getsize(path) > MAX_BYTES:
+        sys.exit(f'{path} is over the {MAX_BYTES} byte fixture limit')
 
 
 def encode(value):
@@ -136,6 +169,15 @@ def main():
     expected['buffer-saved.pth'] = {'nestedKey': 'params', 'tensors': describe(sd)}
 
     save('legacy.pth', sd, _use_new_zipfile_serialization=False)
+    # The legacy format with every dtype and view, nested; and with pickle protocol 4 (FRAME).
+    save('legacy-typed.pth', {'params_ema': typed, 'iter': 7}, _use_new_zipfile_serialization=False)
+    expected['legacy-typed.pth'] = {'nestedKey': 'params_ema', 'tensors': describe(typed)}
+    save('legacy-protocol4.pth', sd, _use_new_zipfile_serialization=False, pickle_protocol=4)
+    expected['legacy-protocol4.pth'] = {'nestedKey': None, 'tensors': describe(sd)}
+
+    # safetensors holds contiguous tensors only: views are materialised by .contiguous().
+    write_safetensors(os.path.join(OUT, 'typed.safetensors'), typed, {'format': 'pt', 'note': 'superres fixture'})
+    expected['typed.safetensors'] = {'nestedKey': None, 'tensors': describe(typed)}
     save('no-state-dict.pth', [1, 2, 3])
     save('pwned.pth', {'params': sd, 'evil': Pwned()})
     save('srvgg-wrong-shapes.pth', {'params': srvgg_wrong_shapes()})

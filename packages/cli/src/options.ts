@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidOptionError } from '@superres/core';
+import { DEFAULT_MODEL_ID } from '@superres/models';
 
 // Commander hands us strings; these schemas turn them into typed, checked values and name the
 // flag in every message.
@@ -15,7 +16,13 @@ const positive = (flag: string) =>
 
 export const upscaleFlagsSchema = z.object({
   output: z.string({ error: '--output is required' }).min(1, '--output is required'),
-  model: z.string({ error: '--model is required' }).min(1, '--model is required'),
+  // A catalog id, an imported id or a file path; omitted: the default catalog model.
+  model: z.string({ error: '--model must be a model id or a file' }).min(1, '--model must not be empty').default(DEFAULT_MODEL_ID),
+  denoise: z.coerce
+    .number({ error: '--denoise must be a number' })
+    .refine((v) => Number.isFinite(v) && v >= 0 && v <= 1, { message: '--denoise must be a number from 0 to 1' })
+    .optional(),
+  modelsDir: z.string().min(1, '--models-dir must not be empty').optional(),
   scale: positive('--scale').optional(),
   tile: integer('--tile', 0).default(0),
   tilePad: integer('--tile-pad', 0).default(10),

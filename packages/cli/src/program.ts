@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isSuperresError } from '@superres/core';
 import { registerUpscaleCommand } from './commands/upscale.js';
+import { registerModelsCommand } from './commands/models.js';
 import type { CliIo } from './io.js';
 
 export type { CliIo } from './io.js';
@@ -15,6 +16,7 @@ function buildProgram(io: CliIo): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerUpscaleCommand(program, io);
+  registerModelsCommand(program, io);
   return program;
 }
 

@@ -14,6 +14,7 @@ export const ErrorCode = {
   ModelNotFound: 'E_MODEL_NOT_FOUND',
   DuplicateModel: 'E_DUPLICATE_MODEL',
   Checksum: 'E_CHECKSUM',
+  Download: 'E_DOWNLOAD',
   Backend: 'E_BACKEND',
   Aborted: 'E_ABORTED',
 } as const;
@@ -95,6 +96,13 @@ export class DuplicateModelError extends SuperresError {
 export class ChecksumError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.Checksum, message, options);
+  }
+}
+
+/** Fetching weights failed on the network or the server's side (status, timeout, cut body). */
+export class DownloadError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.Download, message, options);
   }
 }
 

@@ -1,5 +1,5 @@
 // Runtime-agnostic entry: checkpoint reading, ONNX writing, architectures, plugins.
-// Backends live in the `@superres/models/node` (and later `/web`) entry points.
+// Backends live in the `@superres/models/node` and `@superres/models/web` entry points.
 export * from './checkpoint/index.js';
 export { OnnxGraphBuilder, OnnxDataType, attr, type OnnxModelOptions } from './onnx/onnx-graph.js';
 export { CONVERTER_VERSION } from './onnx/version.js';
@@ -14,7 +14,51 @@ export {
   type SrvggOverrides,
   type SrvggOnnx,
 } from './architectures/srvgg.js';
-export { buildGraphFromStateDict, type BuiltGraph, type ArchitectureOverrides } from './architectures/detect.js';
+export {
+  buildGraphFromStateDict,
+  detectArchitecture,
+  type BuiltGraph,
+  type ArchitectureOverrides,
+} from './architectures/detect.js';
+export {
+  buildRrdbOnnx,
+  detectRrdb,
+  rrdbHyperparameters,
+  rrdbGeometry,
+  type RrdbHyperparameters,
+  type RrdbOverrides,
+} from './architectures/rrdbnet.js';
 export { detectModelFormat, type ModelFileFormat } from './plugins/detect-format.js';
 export { pluginFromCheckpoint, pluginFromOnnx, type FilePlugin, type CheckpointPluginInfo } from './plugins/file-plugin.js';
 export { probeOnnxGeometry } from './plugins/probe-onnx.js';
+export {
+  catalogModels,
+  catalogOnnx,
+  registerBuiltinModels,
+  DEFAULT_MODEL_ID,
+  interpolateStateDicts,
+  buildDenoisedOnnx,
+  checkDenoise,
+  needsDenoisePartner,
+  DENOISE_MODEL_ID,
+  DENOISE_PARTNER_ID,
+  type CatalogModel,
+  type CatalogArchitecture,
+} from './catalog/index.js';
+export { sniffCheckpointFormat } from './checkpoint/read-checkpoint.js';
+export { readTorchLegacy, type TorchLegacyContents } from './checkpoint/torch-legacy.js';
+export {
+  readSafetensors,
+  readSafetensorsHeader,
+  SAFETENSORS_DTYPES,
+  type SafetensorsContents,
+  type SafetensorsTensorInfo,
+} from './checkpoint/safetensors.js';
+export {
+  readOnnxModel,
+  onnxDataTypeName,
+  type OnnxModelInfo,
+  type OnnxInitializerInfo,
+  type OnnxValueInfo,
+} from './onnx/onnx-reader.js';
+export { inspectModel, type ModelInspection, type TensorSummary, type OnnxSummary } from './inspect.js';

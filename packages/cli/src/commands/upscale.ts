@@ -1,12 +1,14 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { upscale, type Image } from '@superres/core';
-import { loadModelFile } from '@superres/models/node';
+import { InvalidOptionError, ModelNotFoundError, upscale, type Image, type LoadedModel } from '@superres/core';
+import { DEFAULT_MODEL_ID, DENOISE_MODEL_ID } from '@superres/models';
+import { loadCatalogModel, loadModelFile } from '@superres/models/node';
 import type { Command } from 'commander';
 import { decodeImage, encodeImage, formatFromPath } from '../image-io.js';
-import { parseUpscaleFlags } from '../options.js';
+import { parseUpscaleFlags, type UpscaleFlags } from '../options.js';
 import type { CliIo } from '../io.js';
+import { progressPrinter, storeFor } from './models.js';
 
 export interface UpscaleIo {
   /** Progress and status lines (stderr in the binary). */
@@ -20,7 +22,7 @@ export interface UpscaleSummary {
   modelId: string;
 }
 
-/** `superres upscale <input> -o <output> --model <file>` */
+/** `superres upscale <input> -o <output> [--model <id|file>]` */
 export async function runUpscale(
   inputPath: string,
   rawFlags: Record<string, unknown>,
@@ -28,8 +30,14 @@ export async function runUpscale(
 ): Promise<UpscaleSummary> {
   const flags = parseUpscaleFlags(rawFlags);
   const format = formatFromPath(flags.output);
+  const modelIsFile = await isFile(flags.model);
+  if (flags.denoise !== undefined && (modelIsFile || flags.model !== DENOISE_MODEL_ID)) {
+    throw new InvalidOptionError(`--denoise applies only to --model ${DENOISE_MODEL_ID} (received --model ${JSON.stringify(flags.model)})`, {
+      details: { option: 'denoise' },
+    });
+  }
   const input = await decodeImage(await readFile(inputPath), { maxPixels: flags.maxPixels });
-  const model = await loadModelFile(flags.model, { threads: flags.threads, device: flags.device, signal: io.signal });
+  const model = await openModel(flags, modelIsFile, io);
   let output: Image;
   try {
     output = await upscale(input, model, {
@@ -57,6 +65,29 @@ export async function runUpscale(
   };
 }
 
+/** A path wins when such a file exists; otherwise --model names a catalog or imported model. */
+async function openModel(flags: UpscaleFlags, modelIsFile: boolean, io: UpscaleIo): Promise<LoadedModel> {
+  const session = { threads: flags.threads, device: flags.device, signal: io.signal };
+  if (modelIsFile) return loadModelFile(flags.model, session);
+  const store = storeFor(flags.modelsDir);
+  if (!(await store.has(flags.model)) && /[\\/]|\.(pth|pt|onnx|safetensors)$/i.test(flags.model)) {
+    throw new ModelNotFoundError(`--model ${flags.model}: no such file, and no model with that id`, { details: { id: flags.model } });
+  }
+  return loadCatalogModel(flags.model, {
+    ...session,
+    store,
+    denoise: flags.denoise,
+    onProgress: flags.quiet ? undefined : progressPrinter(io.log),
+  });
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
 function describe(image: Image) {
   return { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth };
 }
@@ -79,7 +110,9 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .description('Upscale one image')
     .argument('<input>', 'input image (PNG, JPEG, WebP, TIFF, ...)')
     .requiredOption('-o, --output <file>', 'output image; .png, .jpg or .webp picks the format')
-    .requiredOption('-m, --model <file>', 'model weights: a PyTorch .pth checkpoint or an .onnx file')
+    .option('-m, --model <id|file>', 'a catalog or imported model id, or a .pth/.onnx file (a file wins if it exists)', DEFAULT_MODEL_ID)
+    .option('--denoise <0..1>', `denoise strength of ${DENOISE_MODEL_ID}: 0 keeps noise, 1 removes most (the model as released)`)
+    .option('--models-dir <dir>', 'models directory (default: $SUPERRES_MODELS_DIR, else ~/.cache/superres/models)')
     .option('-s, --scale <n>', "output scale (any positive number); default: the model's native scale")
     .option('-t, --tile <n>', 'tile size in input pixels; 0 processes the whole image at once', '0')
     .option('--tile-pad <n>', 'context pixels around each tile', '10')

@@ -43,7 +43,7 @@ export interface SrvggOverrides {
 
 export interface SrvggGeometry {
   readonly scale: number;
-  readonly alignment: 1;
+  readonly alignment: number;
   readonly receptiveRadius: number;
 }
 
@@ -111,9 +111,18 @@ export function srvggHyperparameters(stateDict: StateDict, overrides: SrvggOverr
   return { numInCh, numOutCh, numFeat, numConv, upscale, activation: activationOf(prelu, overrides) };
 }
 
+/**
+ * RealESRGANer pads the input (reflect) to a multiple of 2 for x2 networks and of 4 for x1
+ * networks whatever the architecture; SRVGG needs no alignment itself, but the padding changes
+ * the pixels near the right and bottom edges, so matching the reference means padding too.
+ */
+export function referenceAlignment(scale: number): number {
+  return scale === 2 ? 2 : scale === 1 ? 4 : 1;
+}
+
 export function srvggGeometry(hyper: SrvggHyperparameters): SrvggGeometry {
   // Every 3x3 convolution widens the receptive field by one input pixel each side.
-  return { scale: hyper.upscale, alignment: 1, receptiveRadius: hyper.numConv + 2 };
+  return { scale: hyper.upscale, alignment: referenceAlignment(hyper.upscale), receptiveRadius: hyper.numConv + 2 };
 }
 
 /** The ONNX graph: input `input` [N, C, H, W] (dynamic N, H, W), output `output`. */

@@ -1,44 +1,51 @@
 import { BadCheckpointError } from '@superres/core';
+import { readSafetensors, looksLikeSafetensors } from './safetensors.js';
 import { extractStateDict } from './state-dict.js';
+import { looksLikeTorchLegacy, looksLikeTorchTar, readTorchLegacy } from './torch-legacy.js';
 import { readTorchZip } from './torch-zip.js';
-import type { Checkpoint } from './types.js';
+import type { Checkpoint, CheckpointFormat } from './types.js';
 import { looksLikeZip } from './zip.js';
 
 export { extractStateDict, type ExtractedStateDict } from './state-dict.js';
 
-/**
- * Reads a PyTorch checkpoint's state dict without executing anything in it. Today: the zip
- * format `torch.save` writes since torch 1.6. Other formats are recognised and refused by name.
- */
-export function readCheckpoint(bytes: Uint8Array): Checkpoint {
-  if (looksLikeZip(bytes)) {
-    const { root } = readTorchZip(bytes);
-    const { nestedKey, stateDict } = extractStateDict(root);
-    return nestedKey === undefined ? { format: 'pytorch-zip', stateDict } : { format: 'pytorch-zip', nestedKey, stateDict };
-  }
-  throw new BadCheckpointError(unsupportedMessage(bytes), { details: { format: guessFormat(bytes) } });
+/** Which checkpoint container the bytes hold, from their first bytes; undefined when none. */
+export function sniffCheckpointFormat(bytes: Uint8Array): CheckpointFormat | undefined {
+  if (looksLikeZip(bytes)) return 'pytorch-zip';
+  if (looksLikeTorchLegacy(bytes)) return 'pytorch-legacy';
+  if (looksLikeSafetensors(bytes)) return 'safetensors';
+  // The tar format of torch 0.1.x: the legacy reader names it and refuses it.
+  if (looksLikeTorchTar(bytes)) return 'pytorch-legacy';
+  return undefined;
 }
 
-type Guess = 'empty' | 'pytorch-legacy' | 'safetensors' | 'onnx-or-unknown';
+/**
+ * Reads a checkpoint's state dict without executing anything in it: the PyTorch zip format
+ * (`torch.save` since torch 1.6), the legacy PyTorch format before it, and safetensors.
+ */
+export function readCheckpoint(bytes: Uint8Array): Checkpoint {
+  const format = sniffCheckpointFormat(bytes);
+  switch (format) {
+    case 'pytorch-zip':
+      return fromRoot(format, readTorchZip(bytes).root);
+    case 'pytorch-legacy':
+      return fromRoot(format, readTorchLegacy(bytes).root);
+    case 'safetensors': {
+      const { stateDict } = readSafetensors(bytes);
+      if (stateDict.size === 0) throw new BadCheckpointError('safetensors file holds no tensors', { details: { format } });
+      return { format, stateDict };
+    }
+    default:
+      throw new BadCheckpointError(unsupportedMessage(bytes), { details: { format: bytes.length === 0 ? 'empty' : 'unknown' } });
+  }
+}
 
-function guessFormat(bytes: Uint8Array): Guess {
-  if (bytes.length === 0) return 'empty';
-  // The legacy format opens with a pickled magic number: PROTO 2, then LONG1 of 10 bytes.
-  if (bytes[0] === 0x80 && bytes[2] === 0x8a && bytes[3] === 0x0a) return 'pytorch-legacy';
-  // safetensors: u64 little-endian header length, then a JSON object.
-  if (bytes.length > 8 && bytes[8] === 0x7b && bytes[6] === 0 && bytes[7] === 0) return 'safetensors';
-  return 'onnx-or-unknown';
+function fromRoot(format: CheckpointFormat, root: unknown): Checkpoint {
+  const { nestedKey, stateDict } = extractStateDict(root);
+  return nestedKey === undefined ? { format, stateDict } : { format, nestedKey, stateDict };
 }
 
 function unsupportedMessage(bytes: Uint8Array): string {
-  switch (guessFormat(bytes)) {
-    case 'empty':
-      return 'Checkpoint is empty (0 bytes)';
-    case 'pytorch-legacy':
-      return 'Checkpoint uses the legacy (pre-1.6, non-zip) PyTorch format, which is not supported yet; re-save it with torch.save in torch >= 1.6';
-    case 'safetensors':
-      return 'File looks like a safetensors file, not a PyTorch (.pth) checkpoint';
-    default:
-      return 'Not a PyTorch checkpoint: expected a zip archive (torch.save since torch 1.6)';
-  }
+  if (bytes.length === 0) return 'Checkpoint is empty (0 bytes)';
+  if (bytes[0] === 0x08) return 'File looks like an ONNX model, not a checkpoint (.pth or .safetensors)';
+  return 'Not a checkpoint: expected a PyTorch zip or legacy checkpoint (.pth) or a safetensors file';
 }

@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import { inspectModel, type ModelInspection } from '@superres/models';
+import { Command } from 'commander';
+import type { CliIo } from '../io.js';
+
+/**
+ * `superres models inspect <file> [--json]`: what a .pth, .safetensors or .onnx file holds.
+ * Mounted under `superres models` by commands/models.ts.
+ */
+export function inspectCommand(io: CliIo): Command {
+  return new Command('inspect')
+    .description('Show the format, architecture, scale and tensors of a model file (.pth, .safetensors, .onnx)')
+    .argument('<file>', 'model file')
+    .option('--json', 'print the inspection as JSON')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (file: string, options: { json?: boolean }) => {
+      const inspection = inspectModel(new Uint8Array(await readFile(file)));
+      io.stdout(options.json ? `${JSON.stringify(inspection, jsonValue, 2)}\n` : formatInspection(file, inspection));
+    });
+}
+
+/** The human-readable report: a summary, then one line per tensor. */
+export function formatInspection(file: string, m: ModelInspection): string {
+  const rows: [string, string][] = [
+    ['File', file],
+    ['Format', m.format + (m.nestedKey === undefined ? '' : ` (state dict under "${m.nestedKey}")`)],
+    ['Architecture', m.architecture ?? 'not recognised'],
+  ];
+  if (m.hyperparameters) rows.push(['Hyperparameters', Object.entries(m.hyperparameters).map(([k, v]) => `${k}=${String(v)}`).join(' ')]);
+  if (m.scale !== undefined) {
+    const extra = [m.alignment !== undefined ? `alignment ${m.alignment}` : '', m.receptiveRadius !== undefined ? `receptive radius ${m.receptiveRadius}` : ''];
+    rows.push(['Scale', `x${m.scale}${extra.some(Boolean) ? ` (${extra.filter(Boolean).join(', ')})` : ''}`]);
+  }
+  if (m.onnx) {
+    rows.push(['Producer', m.onnx.producer || 'unknown']);
+    rows.push(['Opsets', m.onnx.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')]);
+    for (const v of m.onnx.inputs) rows.push(['Input', valueLine(v)]);
+    for (const v of m.onnx.outputs) rows.push(['Output', valueLine(v)]);
+  }
+  rows.push(['Parameters', `${m.parameterCount.toLocaleString('en-US')} in ${m.tensors.length} tensors`]);
+  if (m.error) rows.push(['Note', m.error]);
+  const width = Math.max(...rows.map(([k]) => k.length)) + 2;
+  const head = rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n');
+  return `${head}\n\n${table(m.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`]))}`;
+}
+
+function valueLine(v: { name: string; dtype?: string; dims?: readonly (number | string | null)[] }): string {
+  const dims = v.dims ? ` [${v.dims.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '';
+  return `${v.name}${v.dtype ? ` ${v.dtype}` : ''}${dims}`;
+}
+
+function table(body: string[][]): string {
+  const rows = [['name', 'dtype', 'shape'], ...body];
+  const widths = [0, 1].map((c) => Math.max(...rows.map((r) => (r[c] as string).length)));
+  return rows.map((r) => `${(r[0] as string).padEnd(widths[0] as number)}  ${(r[1] as string).padEnd(widths[1] as number)}  ${r[2]}`).join('\n') + '\n';
+}
+
+/** JSON has no bigint; none is expected, but a hyperparameter must not crash the report. */
+function jsonValue(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}

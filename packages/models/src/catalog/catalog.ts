@@ -1,0 +1,138 @@
+/**
+ * The built-in model catalog: Real-ESRGAN's official releases as declarative plugins. Facts
+ * (release URLs, architectures, hyperparameters) follow xinntao/Real-ESRGAN's
+ * `inference_realesrgan.py`; sha256 and sizes are the published ones.
+ */
+import { BadCheckpointError, type ModelPlugin, type ModelRegistry, type WeightSource } from '@superres/core';
+import { readCheckpoint } from '../checkpoint/read-checkpoint.js';
+import { buildGraphFromStateDict } from '../architectures/detect.js';
+
+export type CatalogArchitecture = 'RRDBNet' | 'SRVGGNetCompact';
+
+/** A catalog entry: a plugin whose weights are always downloadable and whose layout is known. */
+export interface CatalogModel extends ModelPlugin {
+  readonly weights: WeightSource;
+  readonly architecture: CatalogArchitecture;
+  readonly hyperparameters: Readonly<Record<string, number | string>>;
+}
+
+/** The model used when none is named. */
+export const DEFAULT_MODEL_ID = 'realesr-general-x4v3';
+
+// Real-ESRGAN is BSD-3-Clause (the repository's LICENSE; its very first commit said MIT).
+const LICENSE = 'BSD-3-Clause';
+const RELEASES = 'https://github.com/xinntao/Real-ESRGAN/releases/download';
+
+/*
+ * Receptive radius of RRDBNet, in input pixels: conv_first, 3 residual dense blocks of 5 chained
+ * 3x3 convolutions per RRDB, conv_body (1 + 15 * num_block + 1 at low resolution), then
+ * conv_up1 at 2x and conv_up2, conv_hr, conv_last at 4x, which reach 2 more input pixels.
+ * 23 blocks: 349; 6 blocks: 94. The x2 model pixel-unshuffles by 2 first, so its body runs at
+ * half resolution and every one of those pixels spans two input pixels: 698.
+ */
+const RRDB_X4_RADIUS = 349;
+const RRDB_X4_6B_RADIUS = 94;
+const RRDB_X2_RADIUS = 698;
+
+function rrdb(
+  id: string,
+  release: string,
+  numBlock: number,
+  scale: 2 | 4,
+  receptiveRadius: number,
+  description: string,
+  digest: { sha256?: string; bytes?: number },
+): CatalogModel {
+  return entry(id, release, description, digest, {
+    architecture: 'RRDBNet',
+    hyperparameters: { num_in_ch: 3, num_out_ch: 3, num_feat: 64, num_block: numBlock, num_grow_ch: 32, scale },
+    scale,
+    // RealESRGANer pads x2 inputs to even sizes: pixel_unshuffle needs them.
+    alignment: scale === 2 ? 2 : 1,
+    receptiveRadius,
+  });
+}
+
+function srvgg(
+  id: string,
+  numConv: number,
+  description: string,
+  digest: { sha256: string; bytes: number },
+): CatalogModel {
+  return entry(id, 'v0.2.5.0', description, digest, {
+    architecture: 'SRVGGNetCompact',
+    hyperparameters: { num_in_ch: 3, num_out_ch: 3, num_feat: 64, num_conv: numConv, upscale: 4, act_type: 'prelu' },
+    scale: 4,
+    alignment: 1,
+    // Same rule as srvggGeometry(): each of the num_conv + 2 convolutions adds one pixel.
+    receptiveRadius: numConv + 2,
+  });
+}
+
+function entry(
+  id: string,
+  release: string,
+  description: string,
+  digest: { sha256?: string; bytes?: number },
+  shape: Pick<CatalogModel, 'architecture' | 'hyperparameters' | 'scale' | 'alignment' | 'receptiveRadius'>,
+): CatalogModel {
+  const weights: WeightSource = { url: `${RELEASES}/${release}/${id}.pth`, license: LICENSE, ...digest };
+  return {
+    id,
+    kind: 'upscaler',
+    description,
+    weights,
+    ...shape,
+    toOnnx: async (bytes) => catalogOnnx(id, shape.architecture, shape.scale, bytes),
+  };
+}
+
+/** readCheckpoint -> buildGraphFromStateDict, refusing a file of another architecture or scale. */
+export function catalogOnnx(id: string, architecture: string, scale: number, bytes: Uint8Array): Uint8Array {
+  const built = buildGraphFromStateDict(readCheckpoint(bytes).stateDict);
+  if (built.architecture !== architecture || built.geometry.scale !== scale) {
+    throw new BadCheckpointError(
+      `Weights for "${id}" should be ${architecture} x${scale}, but the file holds ${built.architecture} x${built.geometry.scale}`,
+      { details: { id, architecture: built.architecture, scale: built.geometry.scale } },
+    );
+  }
+  return built.onnx;
+}
+
+/** Every built-in model, in the order the reference lists them (a fresh array each call). */
+export function catalogModels(): CatalogModel[] {
+  return [
+    rrdb('RealESRGAN_x4plus', 'v0.1.0', 23, 4, RRDB_X4_RADIUS, 'General photos x4 (RRDBNet, 23 blocks, GAN-trained)', {
+      sha256: '4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1',
+      bytes: 67_040_989,
+    }),
+    // No sha256 was ever published: the store records the first download's (trust on first use).
+    rrdb('RealESRNet_x4plus', 'v0.1.1', 23, 4, RRDB_X4_RADIUS, 'General photos x4, smoother (RRDBNet, PSNR-oriented, no GAN)', {}),
+    rrdb('RealESRGAN_x4plus_anime_6B', 'v0.2.2.4', 6, 4, RRDB_X4_6B_RADIUS, 'Anime illustrations x4 (RRDBNet, 6 blocks)', {
+      sha256: 'f872d837d3c90ed2e05227bed711af5671a6fd1c9f7d7e91c911a61f155e99da',
+      bytes: 17_938_799,
+    }),
+    rrdb('RealESRGAN_x2plus', 'v0.2.1', 23, 2, RRDB_X2_RADIUS, 'General photos x2 (RRDBNet, 23 blocks)', {
+      sha256: '49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb',
+      bytes: 67_061_725,
+    }),
+    srvgg('realesr-general-x4v3', 32, 'General scenes x4, small and fast (SRVGGNetCompact); the default, supports denoise', {
+      sha256: '8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292',
+      bytes: 4_885_111,
+    }),
+    srvgg('realesr-animevideov3', 16, 'Anime video frames x4, extra small (SRVGGNetCompact)', {
+      sha256: 'b8a8376811077954d82ca3fcf476f1ac3da3e8a68a4f4d71363008000a18b75d',
+      bytes: 2_504_012,
+    }),
+    srvgg('realesr-general-wdn-x4v3', 32, 'General scenes x4, weak denoising (keeps noise): the denoise 0 end of realesr-general-x4v3', {
+      sha256: '1641f8c4464b9f097c9fdda5589273713f67cf59f3d909e0bd688f0cee269dca',
+      bytes: 4_885_111,
+    }),
+  ];
+}
+
+/** Adds every catalog model to the registry (explicitly: importing this module registers nothing). */
+export function registerBuiltinModels(registry: ModelRegistry, options: { replace?: boolean } = {}): ModelRegistry {
+  for (const model of catalogModels()) registry.register(model, options);
+  return registry;
+}

@@ -1,0 +1,79 @@
+import {
+  BackendError,
+  InvalidOptionError,
+  fromSession,
+  type InferenceBackend,
+  type InferenceSession,
+  type LoadedModel,
+  type SessionOptions,
+} from '@superres/core';
+import { buildDenoisedOnnx, checkDenoise, needsDenoisePartner, DENOISE_MODEL_ID, DENOISE_PARTNER_ID } from '../catalog/denoise.js';
+import { createNodeBackend } from './backend.js';
+import { onnxCacheKey } from './store/onnx-cache.js';
+import { createModelStore, type ModelStore, type PullOptions } from './store/store.js';
+
+export interface LoadCatalogModelOptions extends SessionOptions, PullOptions {
+  /** Default: createModelStore() (SUPERRES_MODELS_DIR, ...). */
+  store?: ModelStore;
+  /**
+   * realesr-general-x4v3 only: 0 (weak denoise, keeps noise) .. 1 (strong denoise, the model as
+   * released). Anything but 1 blends in realesr-general-wdn-x4v3, downloading it if needed.
+   */
+  denoise?: number;
+}
+
+/**
+ * Opens a catalog or imported model by id: weights verified (downloaded when absent), the
+ * converted ONNX graph taken from the store's cache (built and cached on a miss).
+ */
+export async function loadCatalogModel(id: string, options: LoadCatalogModelOptions = {}): Promise<LoadedModel> {
+  const { denoise, signal, onProgress } = options;
+  if (denoise !== undefined) {
+    checkDenoise(denoise);
+    if (id !== DENOISE_MODEL_ID) {
+      throw new InvalidOptionError(`Option denoise applies only to ${DENOISE_MODEL_ID}, not to "${id}"`, {
+        details: { option: 'denoise' },
+      });
+    }
+  }
+  const session: SessionOptions = { threads: options.threads, device: options.device, graphOptimization: options.graphOptimization };
+  const backend = createNodeBackend(session);
+  const store = options.store ?? createModelStore();
+  const weights = await store.load(id, { signal, onProgress });
+  if (weights.format === 'onnx') {
+    return fromSession(weights.plugin, await backend.createSession(weights.bytes, session));
+  }
+
+  let key = onnxCacheKey({ sha256: weights.sha256 });
+  let build = () => weights.plugin.toOnnx(weights.bytes, { signal });
+  if (needsDenoisePartner(denoise)) {
+    const partner = await store.load(DENOISE_PARTNER_ID, { signal, onProgress });
+    key = onnxCacheKey({ sha256: weights.sha256, denoise: { value: denoise, partnerSha256: partner.sha256 } });
+    build = () => buildDenoisedOnnx(weights.bytes, partner.bytes, denoise, { signal });
+  }
+  const cached = await store.cachedOnnx(key, build);
+  return fromSession(weights.plugin, await openCached(backend, session, cached, () => rebuild(store, key, build)));
+}
+
+/**
+ * A cached graph the runtime cannot parse (damaged on disk) is rebuilt once. Other failures
+ * (a missing device, ...) would fail the same way on a rebuilt graph, so they are not retried.
+ */
+async function openCached(
+  backend: InferenceBackend,
+  options: SessionOptions,
+  cached: { bytes: Uint8Array; hit: boolean },
+  again: () => Promise<Uint8Array>,
+): Promise<InferenceSession> {
+  try {
+    return await backend.createSession(cached.bytes, options);
+  } catch (error) {
+    if (!cached.hit || !(error instanceof BackendError) || !/protobuf|parse|load model/i.test(error.message)) throw error;
+    return backend.createSession(await again(), options);
+  }
+}
+
+async function rebuild(store: ModelStore, key: string, build: () => Promise<Uint8Array>): Promise<Uint8Array> {
+  await store.dropOnnx(key);
+  return (await store.cachedOnnx(key, build)).bytes;
+}

@@ -1,0 +1,77 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+const TEMP_SUFFIX = '.part';
+/**
+ * A temp file untouched this long belongs to a dead process: a live download writes at least
+ * once per stall timeout (60 s by default), so its mtime is always recent.
+ */
+const STALE_TEMP_MS = 15 * 60 * 1000;
+
+/**
+ * A unique temp name beside `target` (same directory, hence same filesystem, so the final
+ * rename is atomic). Dot-prefixed so listings skip it.
+ */
+export function tempPathFor(target: string): string {
+  const unique = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  return join(dirname(target), `.${basename(target)}.${unique}${TEMP_SUFFIX}`);
+}
+
+/** Writes bytes to a temp file, flushes it and renames it over `target`. */
+export async function writeFileAtomic(target: string, bytes: Uint8Array | string): Promise<void> {
+  const temp = tempPathFor(target);
+  try {
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export function sha256Bytes(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Size of a file, or undefined when there is none. */
+export async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? info.size : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Deletes temp files of `target` left by processes that died mid-write. */
+export async function sweepStaleTemps(target: string, now = Date.now()): Promise<void> {
+  const dir = dirname(target);
+  const prefix = `.${basename(target)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) continue;
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true });
+  }
+}

@@ -1,0 +1,83 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { BadCheckpointError, DuplicateModelError, type ModelGeometry, type ModelRegistry } from '@superres/core';
+import type { ArchitectureOverrides } from '../../architectures/detect.js';
+import { detectModelFormat } from '../../plugins/detect-format.js';
+import { pluginFromCheckpoint } from '../../plugins/file-plugin.js';
+import { probeOnnxGeometry } from '../../plugins/probe-onnx.js';
+import { createNodeBackend } from '../backend.js';
+import { sha256Bytes, writeFileAtomic } from './atomic.js';
+import { checkId } from './entries.js';
+import { readImportRecord, type ImportRecord } from './records.js';
+import type { StoreLayout } from './paths.js';
+
+export interface ImportOptions {
+  /** The id to use the model by; must not be a catalog id. */
+  id: string;
+  /** Replace an earlier import under the same id. */
+  replace?: boolean;
+  /** For checkpoints that cannot tell their activation etc. (see ArchitectureOverrides). */
+  overrides?: ArchitectureOverrides;
+}
+
+/**
+ * Copies a user's checkpoint or ONNX file into the store and records what it is. The file is
+ * read and its graph built (or, for ONNX, run once) now, so a broken file is refused here.
+ */
+export async function importModelFile(
+  layout: StoreLayout,
+  registry: ModelRegistry,
+  file: string,
+  options: ImportOptions,
+): Promise<ImportRecord> {
+  const id = checkId(options.id);
+  if (registry.has(id)) {
+    throw new DuplicateModelError(`"${id}" is a built-in model id: import under another id`, { details: { id } });
+  }
+  const previous = await readImportRecord(layout.importRecord(id)).catch(() => undefined);
+  if (previous && !options.replace) {
+    throw new DuplicateModelError(`A model "${id}" is already imported: remove it first, or import with replace`, { details: { id } });
+  }
+  const bytes = new Uint8Array(await readFile(file));
+  const format = detectModelFormat(bytes);
+  const described = format === 'onnx' ? await describeOnnx(bytes) : describeCheckpoint(id, bytes, options.overrides);
+  const ext = format === 'onnx' ? '.onnx' : '.pth';
+  const record: ImportRecord = {
+    version: 1,
+    id,
+    file: `${id}${ext}`,
+    sha256: sha256Bytes(bytes),
+    bytes: bytes.length,
+    format,
+    ...described,
+    ...(options.overrides ? { overrides: { ...options.overrides } } : {}),
+    source: resolve(file),
+    importedAt: new Date().toISOString(),
+  };
+  await mkdir(layout.dir, { recursive: true });
+  // Weights first, record last: the record is what makes the id exist, so it never points at
+  // a file that is not there yet.
+  await writeFileAtomic(layout.weights(id, ext), bytes);
+  await writeFileAtomic(layout.importRecord(id), `${JSON.stringify(record, null, 2)}\n`);
+  if (previous && previous.file !== record.file) await rm(layout.weights(id, previous.file.slice(id.length)), { force: true });
+  return record;
+}
+
+type Described = ModelGeometry & Pick<ImportRecord, 'architecture' | 'hyperparameters'>;
+
+function describeCheckpoint(id: string, bytes: Uint8Array, overrides: ArchitectureOverrides | undefined): Described {
+  const plugin = pluginFromCheckpoint(id, bytes, overrides);
+  const { scale, alignment, receptiveRadius } = plugin;
+  return { scale, alignment, receptiveRadius, architecture: plugin.info.architecture, hyperparameters: plugin.info.hyperparameters };
+}
+
+async function describeOnnx(bytes: Uint8Array): Promise<Described> {
+  const session = await createNodeBackend({ threads: 1 }).createSession(bytes);
+  try {
+    return { ...(await probeOnnxGeometry(session)), architecture: 'onnx' };
+  } catch (error) {
+    throw new BadCheckpointError(`The ONNX file cannot be used as an upscaler: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await session.release();
+  }
+}
