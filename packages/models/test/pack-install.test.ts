@@ -226,6 +226,9 @@ describe('installing single packages, as users do', () => {
     expect(models.manifest.dependencies?.['@superres/core']).toBe('workspace:*');
     expect(models.packedManifest.dependencies?.['@superres/core']).toBe(core.manifest.version);
     expect(models.packedManifest.version).toBe(models.manifest.version);
+    // The "source" condition points into src/, which is not packed: publishConfig drops it.
+    expect(models.packedManifestText).not.toMatch(/"source"/);
+    expect(core.packedManifestText).not.toMatch(/"source"/);
     // The runtimes stay optional peers: a user installs the one they need.
     expect(Object.keys(models.packedManifest.peerDependencies ?? {}).sort()).toEqual(['onnxruntime-node', 'onnxruntime-web']);
   });

@@ -6,11 +6,14 @@
 // on every value (float32 differences between PyTorch and ONNX Runtime can flip a rounding).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { upscale, type Image, type LoadedModel } from '@superres/core';
+import { loadModel, upscale, type Image, type LoadedModel } from '@superres/core';
+import { pluginFromCheckpoint } from '@superres/models';
 import { loadModelFile } from '@superres/models/node';
+import { createWebBackend } from '@superres/models/web';
 import { repoRoot } from '../../../test-support/fixtures.js';
 
 sharp.concurrency(2);
@@ -68,14 +71,26 @@ function maxAbsDiff(a: Image, b: Image): { max: number; differing: number } {
 let inputPromise: Promise<Image> | undefined;
 const input = (): Promise<Image> => (inputPromise ??= readRgb(join(variantsDir, manifest.input.file)));
 
-// One load per checkpoint, shared by its runs; a load error fails each of its tests with that error.
+type BackendName = 'node' | 'web';
+const webBackend = createWebBackend({ numThreads: 1 });
+
+async function loadOnWeb(entry: CheckpointEntry): Promise<LoadedModel> {
+  const bytes = new Uint8Array(await readFile(join(variantsDir, entry.file)));
+  return loadModel(pluginFromCheckpoint(entry.network, bytes, entry.load_options), bytes, webBackend);
+}
+
+// One load per checkpoint and backend, shared by its runs; a load error fails each of its tests.
 const models = new Map<string, Promise<LoadedModel>>();
-function model(entry: CheckpointEntry): Promise<LoadedModel> {
-  let loaded = models.get(entry.file);
+function model(entry: CheckpointEntry, backend: BackendName): Promise<LoadedModel> {
+  const key = `${backend}:${entry.file}`;
+  let loaded = models.get(key);
   if (!loaded) {
-    loaded = loadModelFile(join(variantsDir, entry.file), { threads: 2, ...entry.load_options });
+    loaded =
+      backend === 'node'
+        ? loadModelFile(join(variantsDir, entry.file), { threads: 2, ...entry.load_options })
+        : loadOnWeb(entry);
     loaded.catch(() => undefined);
-    models.set(entry.file, loaded);
+    models.set(key, loaded);
   }
   return loaded;
 }
@@ -101,13 +116,13 @@ for (const entry of manifest.checkpoints) {
   const activation = entry.load_options.activation ? `, activation ${entry.load_options.activation}` : '';
   describe(`${entry.file} (${entry.architecture} x${scale}, ${entry.key_layout} keys, ${entry.format}${activation})`, () => {
     it('loads with the native scale', async () => {
-      expect((await model(entry)).scale).toBe(scale);
+      expect((await model(entry, 'node')).scale).toBe(scale);
     });
 
     for (const run of entry.runs) {
       const how = run.tile ? `tile ${run.tile}, tile pad ${run.tile_pad}` : 'whole image';
-      it(`${how}: within 1/255 of PyTorch (${run.expected})`, async () => {
-        const loaded = await model(entry);
+      it.each<BackendName>(['node', 'web'])(`${how} on %s: within 1/255 of PyTorch (${run.expected})`, async (backend) => {
+        const loaded = await model(entry, backend);
         const image = await input();
         const output = await upscale(image, loaded, { tile: run.tile, tilePad: run.tile_pad, prePad: run.pre_pad });
         const reference = await readRgb(join(variantsDir, run.expected));
