@@ -6,6 +6,8 @@
 import { BadCheckpointError, type ModelPlugin, type ModelRegistry, type WeightSource } from '@superres/core';
 import { readCheckpoint } from '../checkpoint/read-checkpoint.js';
 import { buildGraphFromStateDict } from '../architectures/detect.js';
+import { rrdbGeometry } from '../architectures/rrdbnet.js';
+import { srvggGeometry } from '../architectures/srvgg.js';
 
 export type CatalogArchitecture = 'RRDBNet' | 'SRVGGNetCompact';
 
@@ -23,33 +25,30 @@ export const DEFAULT_MODEL_ID = 'realesr-general-x4v3';
 const LICENSE = 'BSD-3-Clause';
 const RELEASES = 'https://github.com/xinntao/Real-ESRGAN/releases/download';
 
-/*
- * Receptive radius of RRDBNet, in input pixels: conv_first, 3 residual dense blocks of 5 chained
- * 3x3 convolutions per RRDB, conv_body (1 + 15 * num_block + 1 at low resolution), then
- * conv_up1 at 2x and conv_up2, conv_hr, conv_last at 4x, which reach 2 more input pixels.
- * 23 blocks: 349; 6 blocks: 94. The x2 model pixel-unshuffles by 2 first, so its body runs at
- * half resolution and every one of those pixels spans two input pixels: 698.
- */
-const RRDB_X4_RADIUS = 349;
-const RRDB_X4_6B_RADIUS = 94;
-const RRDB_X2_RADIUS = 698;
-
 function rrdb(
   id: string,
   release: string,
   numBlock: number,
   scale: 2 | 4,
-  receptiveRadius: number,
   description: string,
   digest: { sha256?: string; bytes?: number },
 ): CatalogModel {
   return entry(id, release, description, digest, {
     architecture: 'RRDBNet',
     hyperparameters: { num_in_ch: 3, num_out_ch: 3, num_feat: 64, num_block: numBlock, num_grow_ch: 32, scale },
-    scale,
-    // RealESRGANer pads x2 inputs to even sizes: pixel_unshuffle needs them.
-    alignment: scale === 2 ? 2 : 1,
-    receptiveRadius,
+    // Geometry from the architecture module itself, so catalog and converter cannot disagree
+    // (x4plus 349, anime_6B 94, x2plus 698 input pixels; x2 unshuffles by 2).
+    ...rrdbGeometry({
+      numInCh: 3,
+      numOutCh: 3,
+      numFeat: 64,
+      numGrowCh: 32,
+      numBlock,
+      scale,
+      unshuffle: scale === 2 ? 2 : 1,
+      upsample: [2, 2],
+      keyLayout: 'basicsr',
+    }),
   });
 }
 
@@ -62,10 +61,7 @@ function srvgg(
   return entry(id, 'v0.2.5.0', description, digest, {
     architecture: 'SRVGGNetCompact',
     hyperparameters: { num_in_ch: 3, num_out_ch: 3, num_feat: 64, num_conv: numConv, upscale: 4, act_type: 'prelu' },
-    scale: 4,
-    alignment: 1,
-    // Same rule as srvggGeometry(): each of the num_conv + 2 convolutions adds one pixel.
-    receptiveRadius: numConv + 2,
+    ...srvggGeometry({ numInCh: 3, numOutCh: 3, numFeat: 64, numConv, upscale: 4, activation: 'prelu' }),
   });
 }
 
@@ -102,17 +98,17 @@ export function catalogOnnx(id: string, architecture: string, scale: number, byt
 /** Every built-in model, in the order the reference lists them (a fresh array each call). */
 export function catalogModels(): CatalogModel[] {
   return [
-    rrdb('RealESRGAN_x4plus', 'v0.1.0', 23, 4, RRDB_X4_RADIUS, 'General photos x4 (RRDBNet, 23 blocks, GAN-trained)', {
+    rrdb('RealESRGAN_x4plus', 'v0.1.0', 23, 4, 'General photos x4 (RRDBNet, 23 blocks, GAN-trained)', {
       sha256: '4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1',
       bytes: 67_040_989,
     }),
     // No sha256 was ever published: the store records the first download's (trust on first use).
-    rrdb('RealESRNet_x4plus', 'v0.1.1', 23, 4, RRDB_X4_RADIUS, 'General photos x4, smoother (RRDBNet, PSNR-oriented, no GAN)', {}),
-    rrdb('RealESRGAN_x4plus_anime_6B', 'v0.2.2.4', 6, 4, RRDB_X4_6B_RADIUS, 'Anime illustrations x4 (RRDBNet, 6 blocks)', {
+    rrdb('RealESRNet_x4plus', 'v0.1.1', 23, 4, 'General photos x4, smoother (RRDBNet, PSNR-oriented, no GAN)', {}),
+    rrdb('RealESRGAN_x4plus_anime_6B', 'v0.2.2.4', 6, 4, 'Anime illustrations x4 (RRDBNet, 6 blocks)', {
       sha256: 'f872d837d3c90ed2e05227bed711af5671a6fd1c9f7d7e91c911a61f155e99da',
       bytes: 17_938_799,
     }),
-    rrdb('RealESRGAN_x2plus', 'v0.2.1', 23, 2, RRDB_X2_RADIUS, 'General photos x2 (RRDBNet, 23 blocks)', {
+    rrdb('RealESRGAN_x2plus', 'v0.2.1', 23, 2, 'General photos x2 (RRDBNet, 23 blocks)', {
       sha256: '49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb',
       bytes: 67_061_725,
     }),
