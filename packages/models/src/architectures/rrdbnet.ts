@@ -10,10 +10,11 @@
  * every earlier output: x_j = lrelu(conv_j(cat(x, x_1..x_{j-1}))), out = conv5(cat(...)) * 0.2 + x.
  */
 import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
-import type { StateDict, TensorEntry } from '../checkpoint/types.js';
+import type { StateDict } from '../checkpoint/types.js';
 import { OnnxGraphBuilder, attr } from '../onnx/onnx-graph.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
 import { type RrdbConvKey, type RrdbKeyLayout, countBlocks, countUpconvs, rrdbConvKeys, rrdbKeyLayout } from './rrdbnet-keys.js';
+import { floatTensor, fmt, listNames, product, sameShape } from './tensor-utils.js';
 
 export const RRDB_ARCHITECTURE = 'RRDBNet';
 /** LeakyReLU slope in every RRDBNet variant. */
@@ -151,7 +152,7 @@ export function buildRrdbOnnx(stateDict: StateDict, overrides?: RrdbOverrides): 
 
   const conv = (name: string, x: string, lrelu = false): string => {
     for (const param of ['weight', 'bias']) {
-      const entry = tensor(stateDict, `${convs.get(name)!}.${param}`);
+      const entry = floatTensor(stateDict, `${convs.get(name)!}.${param}`);
       g.initializer(`${name}.${param}`, entry.shape, entry.data);
     }
     g.node('Conv', [x, `${name}.weight`, `${name}.bias`], [name], {
@@ -361,27 +362,4 @@ function checkOverrides(overrides: RrdbOverrides): void {
       details: { option: 'upscale' },
     });
   }
-}
-
-function tensor(stateDict: StateDict, name: string): TensorEntry & { data: Float32Array } {
-  const entry = stateDict.get(name);
-  // rrdbHyperparameters has validated every tensor; this only narrows the type.
-  if (!entry || !(entry.data instanceof Float32Array)) throw new BadCheckpointError(`missing tensor ${name}`);
-  return entry as TensorEntry & { data: Float32Array };
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-function product(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-function fmt(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
-function listNames(names: readonly string[]): string {
-  return names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
 }

@@ -8,9 +8,10 @@
  * forward(x) = pixel_shuffle(body(x), upscale) + nearest_upsample(x, upscale).
  */
 import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
-import type { StateDict, TensorEntry } from '../checkpoint/types.js';
+import type { StateDict } from '../checkpoint/types.js';
 import { OnnxGraphBuilder, attr } from '../onnx/onnx-graph.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
+import { floatTensor, fmt, listNames, product, sameShape } from './tensor-utils.js';
 
 export const SRVGG_ARCHITECTURE = 'SRVGGNetCompact';
 /** BasicSR's LeakyReLU slope for act_type 'leakyrelu'. */
@@ -137,7 +138,7 @@ export function buildSrvggOnnx(stateDict: StateDict, overrides?: SrvggOverrides)
   for (let k = 0; k <= numConv + 1; k++) {
     const i = 2 * k;
     for (const param of ['weight', 'bias']) {
-      const entry = tensor(stateDict, `body.${i}.${param}`);
+      const entry = floatTensor(stateDict, `body.${i}.${param}`);
       g.initializer(`body.${i}.${param}`, entry.shape, entry.data);
     }
     g.node('Conv', [x, `body.${i}.weight`, `body.${i}.bias`], [`body.${i}`], {
@@ -152,7 +153,7 @@ export function buildSrvggOnnx(stateDict: StateDict, overrides?: SrvggOverrides)
     const act = `body.${i + 1}`;
     if (activation === 'prelu') {
       // [num_feat, 1, 1] broadcasts the per-channel slope over NCHW.
-      g.initializer(`${act}.weight`, [numFeat, 1, 1], tensor(stateDict, `${act}.weight`).data);
+      g.initializer(`${act}.weight`, [numFeat, 1, 1], floatTensor(stateDict, `${act}.weight`).data);
       g.node('PRelu', [x, `${act}.weight`], [act]);
     } else if (activation === 'relu') {
       g.node('Relu', [x], [act]);
@@ -303,27 +304,4 @@ function checkOverrides(overrides: SrvggOverrides): void {
       });
     }
   }
-}
-
-function tensor(stateDict: StateDict, name: string): TensorEntry & { data: Float32Array } {
-  const entry = stateDict.get(name);
-  // srvggHyperparameters has validated every tensor; this only narrows the type.
-  if (!entry || !(entry.data instanceof Float32Array)) throw new BadCheckpointError(`missing tensor ${name}`);
-  return entry as TensorEntry & { data: Float32Array };
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-function product(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-function fmt(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
-function listNames(names: readonly string[]): string {
-  return names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
 }

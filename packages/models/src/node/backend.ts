@@ -7,25 +7,24 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
   BackendError,
-  InvalidOptionError,
-  throwIfAborted,
   type Device,
-  type GraphOptimizationLevel,
   type InferenceBackend,
   type InferenceSession,
-  type RunOptions,
   type SessionOptions,
-  type Tensor,
 } from '@superres/core';
+import {
+  definedSessionOptions,
+  LOG_SEVERITY_ERROR,
+  messageOf,
+  validateCommonOptions,
+  validateThreads,
+  wrapOrtSession,
+} from '../runtime/ort-common.js';
 import type * as OrtModule from 'onnxruntime-node';
 
 type Ort = typeof OrtModule;
 type OrtSession = OrtModule.InferenceSession;
 
-const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu', 'auto'];
-const OPTIMIZATION_LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
-/** ORT severity 3 = error: keeps ORT's own warnings off the host's stderr. */
-const LOG_SEVERITY_ERROR = 3;
 
 const CUDA_MISSING =
   'the CUDA execution provider libraries (libonnxruntime_providers_cuda, libonnxruntime_providers_shared) are missing or cannot load. ' +
@@ -50,15 +49,15 @@ function loadOrt(): Promise<Ort> {
 
 /** Creates sessions on onnxruntime-node; `defaults` apply where createSession's options are silent. */
 export function createNodeBackend(defaults: SessionOptions = {}): InferenceBackend {
-  validateSessionOptions(defaults);
+  validateNodeOptions(defaults);
   return {
     name: 'onnxruntime-node',
     async createSession(onnx: Uint8Array, options: SessionOptions = {}): Promise<InferenceSession> {
-      validateSessionOptions(options);
-      const merged = { ...defaults, ...definedOnly(options) };
+      validateNodeOptions(options);
+      const merged = { ...defaults, ...definedSessionOptions(options) };
       const ort = await loadOrt();
       const session = await openSession(ort, onnx, merged);
-      return wrapSession(ort, session);
+      return wrapOrtSession(session, { runtime: 'ONNX Runtime', tensor: (data, dims) => new ort.Tensor('float32', data, dims) });
     },
   };
 }
@@ -114,43 +113,6 @@ async function wrapCreate(create: () => Promise<OrtSession>, device: Exclude<Dev
   }
 }
 
-function wrapSession(ort: Ort, session: OrtSession): InferenceSession {
-  const inputName = session.inputNames[0];
-  const outputName = session.outputNames[0];
-  let released = false;
-  return {
-    async run(input: Tensor, options: RunOptions = {}): Promise<Tensor> {
-      throwIfAborted(options.signal);
-      if (released) throw new BackendError('The inference session has been released');
-      if (inputName === undefined || outputName === undefined) {
-        throw new BackendError('The ONNX graph has no input or no output');
-      }
-      let result: OrtModule.InferenceSession.OnnxValueMapType;
-      try {
-        const feed = new ort.Tensor('float32', input.data, [...input.dims]);
-        result = await session.run({ [inputName]: feed });
-      } catch (error) {
-        throw new BackendError(`ONNX Runtime inference failed: ${messageOf(error)}`, { cause: error });
-      }
-      throwIfAborted(options.signal);
-      const output = result[outputName];
-      if (!output || !(output.data instanceof Float32Array)) {
-        throw new BackendError(`The graph's output "${outputName}" is not a float32 tensor (got ${output?.type ?? 'nothing'})`);
-      }
-      return { data: output.data, dims: output.dims };
-    },
-    async release(): Promise<void> {
-      if (released) return;
-      released = true;
-      try {
-        await session.release();
-      } catch (error) {
-        throw new BackendError(`Could not release the ONNX Runtime session: ${messageOf(error)}`, { cause: error });
-      }
-    },
-  };
-}
-
 /** Whether CUDA is in this build and its provider library is on disk (it is downloaded at install). */
 function cudaInstalled(ort: Ort): boolean {
   const cuda = ort.listSupportedBackends().find((b) => b.name === 'cuda');
@@ -169,37 +131,11 @@ function cudaInstalled(ort: Ort): boolean {
   }
 }
 
-function validateSessionOptions(options: SessionOptions): void {
-  const { threads, graphOptimization, device } = options;
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 0)) {
-    throw new InvalidOptionError(`Option threads must be a non-negative integer (0 = runtime default), got ${JSON.stringify(threads)}`, {
-      details: { option: 'threads' },
-    });
-  }
-  if (graphOptimization !== undefined && !OPTIMIZATION_LEVELS.includes(graphOptimization)) {
-    throw new InvalidOptionError(
-      `Option graphOptimization must be one of ${OPTIMIZATION_LEVELS.join(', ')}, got ${JSON.stringify(graphOptimization)}`,
-      { details: { option: 'graphOptimization' } },
-    );
-  }
-  if (device !== undefined && !DEVICES.includes(device)) {
-    throw new InvalidOptionError(`Option device must be one of ${DEVICES.join(', ')}, got ${JSON.stringify(device)}`, {
-      details: { option: 'device' },
-    });
-  }
-}
-
-function definedOnly(options: SessionOptions): SessionOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SessionOptions;
-}
-
 function providerLabel(device: 'cuda' | 'webgpu' | 'cpu'): string {
   return { cuda: 'CUDA execution provider', webgpu: 'WebGPU execution provider', cpu: 'CPU execution provider' }[device];
 }
 
-function messageOf(error: unknown): string {
-  // ORT messages can carry ANSI colour codes from its logger.
-  const text = error instanceof Error ? error.message : String(error);
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[[0-9;]*m/g, '').trim();
+function validateNodeOptions(options: SessionOptions): void {
+  validateThreads('threads', options.threads);
+  validateCommonOptions(options);
 }

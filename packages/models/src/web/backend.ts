@@ -14,15 +14,19 @@
 import {
   BackendError,
   InvalidOptionError,
-  throwIfAborted,
   type Device,
-  type GraphOptimizationLevel,
   type InferenceBackend,
   type InferenceSession,
-  type RunOptions,
   type SessionOptions,
-  type Tensor,
 } from '@superres/core';
+import {
+  definedSessionOptions,
+  LOG_SEVERITY_ERROR,
+  messageOf,
+  validateCommonOptions,
+  validateThreads,
+  wrapOrtSession,
+} from '../runtime/ort-common.js';
 import type * as OrtModule from 'onnxruntime-web';
 
 type Ort = typeof OrtModule;
@@ -61,11 +65,7 @@ interface NavigatorGpu {
   requestAdapter(options?: unknown): Promise<unknown>;
 }
 
-const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu', 'auto'];
-const OPTIMIZATION_LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
 const WASM_PATH_KEYS = ['wasm', 'mjs'] as const;
-/** ORT severity 3 = error: keeps ORT's own warnings off the console. */
-const LOG_SEVERITY_ERROR = 3;
 
 let ortPromise: Promise<Ort> | undefined;
 /** Set when the first session started the runtime: env.wasm is fixed from then on. */
@@ -97,7 +97,7 @@ export function createWebBackend(defaults: WebBackendOptions = {}): InferenceBac
     name: 'onnxruntime-web',
     async createSession(onnx: Uint8Array, options: SessionOptions = {}): Promise<InferenceSession> {
       validateOptions(options);
-      const merged: SessionOptions = { ...sessionDefaults, ...definedOnly(options) };
+      const merged: SessionOptions = { ...sessionDefaults, ...definedSessionOptions(options) };
       const device = merged.device ?? 'cpu';
       if (device === 'cuda') {
         throw new BackendError(
@@ -124,7 +124,12 @@ export function createWebBackend(defaults: WebBackendOptions = {}): InferenceBac
       // The proxy worker takes ownership of (detaches) the model's buffer: hand it a copy.
       const bytes = settings.proxy === true ? onnx.slice() : onnx;
       const session = await openSession(ort, bytes, merged, device, webgpu);
-      return wrapSession(ort, session, settings.proxy === true);
+      return wrapOrtSession(session, {
+        runtime: 'ONNX Runtime Web',
+        tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+        // The proxy worker takes ownership of (detaches) the input's buffer: hand it a copy.
+        copyInputs: settings.proxy === true,
+      });
     },
   };
 }
@@ -220,45 +225,6 @@ async function wrapCreate(create: () => Promise<OrtSession>, device: 'cpu' | 'we
   }
 }
 
-function wrapSession(ort: Ort, session: OrtSession, copyInputs: boolean): InferenceSession {
-  const inputName = session.inputNames[0];
-  const outputName = session.outputNames[0];
-  let released = false;
-  return {
-    async run(input: Tensor, options: RunOptions = {}): Promise<Tensor> {
-      throwIfAborted(options.signal);
-      if (released) throw new BackendError('The inference session has been released');
-      if (inputName === undefined || outputName === undefined) {
-        throw new BackendError('The ONNX graph has no input or no output');
-      }
-      let result: OrtModule.InferenceSession.OnnxValueMapType;
-      try {
-        // The proxy worker takes ownership of (detaches) the input's buffer: hand it a copy.
-        const data = copyInputs ? input.data.slice() : input.data;
-        const feed = new ort.Tensor('float32', data, [...input.dims]);
-        result = await session.run({ [inputName]: feed });
-      } catch (error) {
-        throw new BackendError(`ONNX Runtime Web inference failed: ${messageOf(error)}`, { cause: error });
-      }
-      throwIfAborted(options.signal);
-      const output = result[outputName];
-      if (!output || !(output.data instanceof Float32Array)) {
-        throw new BackendError(`The graph's output "${outputName}" is not a float32 tensor (got ${output?.type ?? 'nothing'})`);
-      }
-      return { data: output.data, dims: output.dims };
-    },
-    async release(): Promise<void> {
-      if (released) return;
-      released = true;
-      try {
-        await session.release();
-      } catch (error) {
-        throw new BackendError(`Could not release the ONNX Runtime Web session: ${messageOf(error)}`, { cause: error });
-      }
-    },
-  };
-}
-
 /** Why WebGPU cannot run here, or undefined where an adapter is available. */
 async function webGpuProblem(): Promise<string | undefined> {
   const nav = (globalThis as { navigator?: { gpu?: NavigatorGpu } }).navigator;
@@ -286,33 +252,15 @@ function crossOriginIsolated(): boolean {
 
 function validateOptions(options: WebBackendOptions): void {
   const { threads, numThreads, graphOptimization, device, wasmPaths, proxy } = options;
-  for (const [option, value] of [
-    ['threads', threads],
-    ['numThreads', numThreads],
-  ] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-      throw new InvalidOptionError(`Option ${option} must be a non-negative integer (0 = runtime default), got ${JSON.stringify(value)}`, {
-        details: { option },
-      });
-    }
-  }
+  validateThreads('threads', threads);
+  validateThreads('numThreads', numThreads);
   if (threads !== undefined && numThreads !== undefined && threads !== numThreads) {
     throw new InvalidOptionError(
       `Options threads (${threads}) and numThreads (${numThreads}) are the same setting for the web backend; give one, or equal values`,
       { details: { option: 'numThreads' } },
     );
   }
-  if (graphOptimization !== undefined && !OPTIMIZATION_LEVELS.includes(graphOptimization)) {
-    throw new InvalidOptionError(
-      `Option graphOptimization must be one of ${OPTIMIZATION_LEVELS.join(', ')}, got ${JSON.stringify(graphOptimization)}`,
-      { details: { option: 'graphOptimization' } },
-    );
-  }
-  if (device !== undefined && !DEVICES.includes(device)) {
-    throw new InvalidOptionError(`Option device must be one of ${DEVICES.join(', ')}, got ${JSON.stringify(device)}`, {
-      details: { option: 'device' },
-    });
-  }
+  validateCommonOptions({ graphOptimization, device });
   if (proxy !== undefined && typeof proxy !== 'boolean') {
     throw new InvalidOptionError(`Option proxy must be a boolean, got ${JSON.stringify(proxy)}`, { details: { option: 'proxy' } });
   }
@@ -340,13 +288,6 @@ function validateWasmPaths(wasmPaths: unknown): void {
   if (bad.length > 0 || entries.length === 0) fail('an object { wasm?, mjs? } of non-empty URL strings (one at least)');
 }
 
-function definedOnly(options: SessionOptions): SessionOptions {
-  const { threads, graphOptimization, device } = options;
-  return Object.fromEntries(
-    Object.entries({ threads, graphOptimization, device }).filter(([, v]) => v !== undefined),
-  ) as SessionOptions;
-}
-
 function isModuleNotFound(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code;
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return true;
@@ -354,9 +295,3 @@ function isModuleNotFound(error: unknown): boolean {
   return /Failed to resolve module specifier|bare specifier|Cannot find (module|package) 'onnxruntime-web'/i.test(messageOf(error));
 }
 
-function messageOf(error: unknown): string {
-  // ORT messages can carry ANSI colour codes from its logger.
-  const text = error instanceof Error ? error.message : String(error);
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[[0-9;]*m/g, '').trim();
-}

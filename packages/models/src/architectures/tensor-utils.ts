@@ -1,0 +1,27 @@
+import { BadCheckpointError } from '@superres/core';
+import type { StateDict, TensorEntry } from '../checkpoint/types.js';
+
+/** A validated float tensor of the state dict (the architecture checks ran first: this only narrows). */
+export function floatTensor(stateDict: StateDict, name: string): TensorEntry & { data: Float32Array } {
+  const entry = stateDict.get(name);
+  if (!entry || !(entry.data instanceof Float32Array)) throw new BadCheckpointError(`missing tensor ${name}`);
+  return entry as TensorEntry & { data: Float32Array };
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A shape as error messages print it: [64, 3, 3, 3]. */
+export function fmt(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** The first five names, and how many more, for error messages. */
+export function listNames(names: readonly string[]): string {
+  return names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
+}
