@@ -3,11 +3,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // Workspace packages resolve to their TypeScript sources in tests (the "source" export condition).
-    conditions: ['source', 'module', 'node', 'import', 'default'],
+    conditions: ['source', 'node', 'import', 'default'],
   },
   ssr: {
     resolve: {
-      conditions: ['source', 'module', 'node', 'import', 'default'],
+      conditions: ['source', 'node', 'import', 'default'],
     },
   },
   test: {

@@ -1,9 +1,13 @@
-// Installs the system packages the test suite needs (python3-onnx for onnx.checker) when they are
+// Installs the system packages the test suite needs (python3-onnx, redis-server) when they are
 // missing. Runs as root on CI and fresh machines; elsewhere it says what to install and goes on.
 import { execFileSync, spawnSync } from 'node:child_process';
 
 const PYTHON = '/usr/bin/python3';
-const needs = [{ pkg: 'python3-onnx', check: [PYTHON, ['-c', 'import onnx']] }];
+const needs = [
+  { pkg: 'python3-onnx', check: [PYTHON, ['-c', 'import onnx']] },
+  // The server's queue tests run a real Redis on a loopback port.
+  { pkg: 'redis-server', check: ['redis-server', ['--version']] },
+];
 
 function ok([cmd, args]) {
   return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { isSuperresError } from '@superres/core';
 import { registerUpscaleCommand } from './commands/upscale.js';
 import { registerModelsCommand } from './commands/models.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import type { CliIo } from './io.js';
 
 export type { CliIo } from './io.js';
@@ -17,6 +19,8 @@ function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerUpscaleCommand(program, io);
   registerModelsCommand(program, io);
+  registerServeCommand(program, io);
+  registerWorkerCommand(program, io);
   return program;
 }
 

@@ -15,6 +15,9 @@ export const ErrorCode = {
   DuplicateModel: 'E_DUPLICATE_MODEL',
   Checksum: 'E_CHECKSUM',
   Download: 'E_DOWNLOAD',
+  UrlRefused: 'E_URL_REFUSED',
+  Storage: 'E_STORAGE',
+  Unavailable: 'E_UNAVAILABLE',
   Backend: 'E_BACKEND',
   Aborted: 'E_ABORTED',
 } as const;
@@ -103,6 +106,27 @@ export class ChecksumError extends SuperresError {
 export class DownloadError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.Download, message, options);
+  }
+}
+
+/** A URL refused by policy: scheme, credentials, or a private/loopback/link-local address. */
+export class UrlRefusedError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.UrlRefused, message, options);
+  }
+}
+
+/** Writing to or reading from output storage (disk, S3) failed. */
+export class StorageError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.Storage, message, options);
+  }
+}
+
+/** A feature that this build or configuration does not offer (e.g. face enhancement without its models). */
+export class UnavailableError extends SuperresError {
+  constructor(message: string, options?: SuperresErrorOptions) {
+    super(ErrorCode.Unavailable, message, options);
   }
 }
 

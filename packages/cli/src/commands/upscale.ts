@@ -5,7 +5,7 @@ import { InvalidOptionError, ModelNotFoundError, upscale, type Image, type Loade
 import { DEFAULT_MODEL_ID, DENOISE_MODEL_ID } from '@superres/models';
 import { loadCatalogModel, loadModelFile } from '@superres/models/node';
 import type { Command } from 'commander';
-import { decodeImage, encodeImage, formatFromPath } from '../image-io.js';
+import { decodeImage, encodeImage, formatFromPath } from '@superres/server';
 import { parseUpscaleFlags, type UpscaleFlags } from '../options.js';
 import type { CliIo } from '../io.js';
 import { progressPrinter, storeFor } from './models.js';

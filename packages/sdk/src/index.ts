@@ -1,0 +1,5 @@
+export * from './schemas.js';
+export * from './routes.js';
+export * from './errors.js';
+export * from './webhook.js';
+export * from './client.js';

@@ -1,0 +1,395 @@
+/**
+ * The wire contract of the superres HTTP API (compatible with the Stable Diffusion API's enterprise
+ * `super_resolution` endpoint): zod schemas and the types inferred from them.
+ *
+ * Naming: for every `XSchema`, `X` is what the schema produces (`z.output`, normalised, what the
+ * server works with) and `XInput` is what it accepts (`z.input`, what a client may send).
+ * Request schemas strip unknown keys (Stable Diffusion API clients send extra fields) and are
+ * built so that `z.toJSONSchema(schema, { io: 'input' })` works (for `/openapi.json`).
+ * Response schemas have no transforms, so `z.toJSONSchema(schema)` works as well.
+ *
+ * Every validation message names its field (`scale: expected a positive number, received 0`).
+ */
+import { z } from 'zod';
+
+/** The model used when a request names none. */
+export const DEFAULT_MODEL_ID = 'realesr-general-x4v3';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------------------------
+
+/** A short, safe description of a received value for error messages. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') {
+    const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+    return JSON.stringify(shown);
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** A required non-empty string; messages name `field`. */
+function requiredString(field: string) {
+  return z
+    .string({ error: (iss) => (iss.input === undefined ? `${field}: required` : `${field}: expected a string, received ${describeValue(iss.input)}`) })
+    .min(1, { error: `${field}: must not be empty` });
+}
+
+/** An absolute http(s) URL string; messages name `field`. */
+export function httpUrl(field: string) {
+  return z
+    .string({ error: (iss) => (iss.input === undefined ? `${field}: required` : `${field}: expected an http(s) URL, received ${describeValue(iss.input)}`) })
+    .refine(isHttpUrl, { error: (iss) => `${field}: expected an http(s) URL, received ${describeValue(iss.input)}` });
+}
+
+const keyField = requiredString('key');
+const modelIdField = requiredString('model_id');
+
+/** `id`: job ids are strings here; the Stable Diffusion API sends numbers. */
+const idField = z.union([z.string().min(1), z.number()], { error: (iss) => `id: expected a string or a number, received ${describeValue(iss.input)}` });
+
+const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A positive finite number; numeric strings (`"4"`) are accepted, as SD API clients send them. */
+function positiveNumber(field: string) {
+  return z
+    .union([z.number(), z.string()], { error: (iss) => `${field}: expected a positive number, received ${describeValue(iss.input)}` })
+    .transform((value, ctx) => {
+      const n = typeof value === 'number' ? value : NUMERIC.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+      if (!Number.isFinite(n) || n <= 0) {
+        ctx.issues.push({ code: 'custom', input: value, message: `${field}: expected a positive number, received ${describeValue(value)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
+
+/** A boolean; also `"true"`/`"false"`, `"1"`/`"0"` and `1`/`0`, as SD API clients send them. */
+function looseBoolean(field: string) {
+  return z
+    .union([z.boolean(), z.literal(['true', 'false', 'TRUE', 'FALSE', 'True', 'False', '1', '0', '']), z.literal([0, 1])], {
+      error: (iss) => `${field}: expected true or false, received ${describeValue(iss.input)}`,
+    })
+    .transform((value) => value === true || value === 'true' || value === 'TRUE' || value === 'True' || value === '1' || value === 1);
+}
+
+/** An optional http(s) URL where `null` and `""` also mean "none" (normalised to undefined). */
+function optionalUrl(field: string) {
+  return z
+    .union([httpUrl(field), z.literal(''), z.null()], { error: (iss) => `${field}: expected an http(s) URL or null, received ${describeValue(iss.input)}` })
+    .optional()
+    .transform((value) => (value ? value : undefined));
+}
+
+// ---------------------------------------------------------------------------------------------
+// super_resolution
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `POST /api/v1/enterprise/super_resolution`.
+ *
+ * Normalised output: `url` (from `url` or `init_image`; both may be sent only if equal),
+ * `scale` a number (undefined: the model's native scale; the server applies its maximum),
+ * `model_id` (undefined: the server uses {@link DEFAULT_MODEL_ID}), `webhook` (null/"" become
+ * undefined), `face_enhance` a boolean (default false), `track_id` a string (numbers are turned
+ * into strings; null/"" become undefined).
+ */
+export const SuperResolutionRequestSchema = z
+  .object({
+    key: keyField.meta({ description: 'Your API key.' }),
+    url: httpUrl('url').optional().meta({ description: 'http(s) URL of the image to upscale.' }),
+    init_image: httpUrl('init_image').optional().meta({ description: 'Alias of url.' }),
+    scale: positiveNumber('scale').optional().meta({ description: "Output scale (a positive number up to the server's limit). Default: the model's native scale." }),
+    model_id: z
+      .union([z.string(), z.null()], { error: (iss) => `model_id: expected a string, received ${describeValue(iss.input)}` })
+      .optional()
+      .transform((value) => (value ? value : undefined))
+      .meta({ description: `The upscaler. Default: ${DEFAULT_MODEL_ID}.` }),
+    webhook: optionalUrl('webhook').meta({ description: 'URL that receives a signed POST when the job finishes.' }),
+    face_enhance: looseBoolean('face_enhance')
+      .optional()
+      .transform((value) => value ?? false)
+      .meta({ description: 'Restore faces with GFPGAN. Default false.' }),
+    track_id: z
+      .union([z.string(), z.number(), z.null()], { error: (iss) => `track_id: expected a string or a number, received ${describeValue(iss.input)}` })
+      .optional()
+      .transform((value) => (value === null || value === undefined || value === '' ? undefined : String(value)))
+      .meta({ description: 'Your own id, echoed in the webhook.' }),
+  })
+  .superRefine((value, ctx) => {
+    if (value.url === undefined && value.init_image === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'url: required (an http(s) URL of the image; also accepted as init_image)' });
+    } else if (value.url !== undefined && value.init_image !== undefined && value.url !== value.init_image) {
+      ctx.addIssue({ code: 'custom', path: ['init_image'], message: 'init_image: give either url or init_image, not two different URLs' });
+    }
+  })
+  .transform(({ init_image, url, ...rest }) => ({ ...rest, url: (url ?? init_image) as string }));
+
+export type SuperResolutionRequest = z.output<typeof SuperResolutionRequestSchema>;
+export type SuperResolutionRequestInput = z.input<typeof SuperResolutionRequestSchema>;
+
+/** A finished job. `output` is the URL of the result image. */
+export const SuccessResponseSchema = z.object({
+  status: z.literal('success'),
+  /** Seconds spent producing the output. */
+  generationTime: z.number().nonnegative(),
+  id: idField,
+  output: httpUrl('output'),
+});
+export type SuccessResponse = z.output<typeof SuccessResponseSchema>;
+
+/** A job not finished within the server's wait: poll `fetch_result` (`POST {key}`). */
+export const ProcessingResponseSchema = z.object({
+  status: z.literal('processing'),
+  id: idField,
+  /** Estimated seconds until the result. */
+  eta: z.number().nonnegative(),
+  /** The URL of `POST /api/v1/enterprise/fetch/{id}` for this job. */
+  fetch_result: httpUrl('fetch_result'),
+  message: z.string(),
+  /** The legacy spelling of `message`, which Stable Diffusion API clients read. Same text. */
+  messege: z.string(),
+  output: z.literal(''),
+});
+export type ProcessingResponse = z.output<typeof ProcessingResponseSchema>;
+
+/** Every error, with a meaningful HTTP status. `retry_after` (seconds) comes with HTTP 429. */
+export const ErrorResponseSchema = z.object({
+  status: z.literal('error'),
+  message: z.string(),
+  retry_after: z.number().nonnegative().optional(),
+});
+export type ErrorResponse = z.output<typeof ErrorResponseSchema>;
+
+export const SuperResolutionResponseSchema = z.discriminatedUnion('status', [SuccessResponseSchema, ProcessingResponseSchema, ErrorResponseSchema]);
+export type SuperResolutionResponse = z.output<typeof SuperResolutionResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// fetch
+// ---------------------------------------------------------------------------------------------
+
+/** `POST /api/v1/enterprise/fetch/{id}` (also `/api/v1/enterprise/super_resolution/fetch/{id}`). */
+export const FetchRequestSchema = z.object({ key: keyField });
+export type FetchRequest = z.output<typeof FetchRequestSchema>;
+export type FetchRequestInput = z.input<typeof FetchRequestSchema>;
+
+export const FetchResponseSchema = SuperResolutionResponseSchema;
+export type FetchResponse = SuperResolutionResponse;
+
+// ---------------------------------------------------------------------------------------------
+// upload_image
+// ---------------------------------------------------------------------------------------------
+
+const DATA_URL = /^data:([\w.+-]+\/[\w.+-]+)?(?:;[\w.+-]+=[\w.+-]+)*;base64,/i;
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/**
+ * `POST /api/v1/enterprise/upload_image`: `image` is base64, optionally as a `data:` URL.
+ * Normalised output: `image` is the bare base64 text (whitespace removed) and `mime_type` the
+ * type named by the data URL, if any.
+ */
+export const UploadImageRequestSchema = z
+  .object({
+    key: keyField,
+    image: requiredString('image'),
+  })
+  .transform((value, ctx) => {
+    let image = value.image;
+    let mime_type: string | undefined;
+    const match = DATA_URL.exec(image);
+    if (match) {
+      mime_type = match[1]?.toLowerCase();
+      image = image.slice(match[0].length);
+    }
+    image = image.replace(/\s+/g, '');
+    if (image.length === 0 || !BASE64.test(image)) {
+      ctx.issues.push({ code: 'custom', path: ['image'], input: value.image, message: 'image: expected base64 text or a data:...;base64, URL' });
+      return z.NEVER;
+    }
+    return { key: value.key, image, mime_type };
+  });
+export type UploadImageRequest = z.output<typeof UploadImageRequestSchema>;
+export type UploadImageRequestInput = z.input<typeof UploadImageRequestSchema>;
+
+export const UploadImageResponseSchema = z.object({
+  status: z.literal('success'),
+  /** The URL of the uploaded image, usable as `url` in `super_resolution`. */
+  output: httpUrl('output'),
+  id: idField.optional(),
+});
+export type UploadImageResponse = z.output<typeof UploadImageResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Model management and system routes
+// ---------------------------------------------------------------------------------------------
+
+/** One model as the server lists it. */
+export const ModelInfoSchema = z.object({
+  model_id: z.string(),
+  /** Native scale factor. */
+  scale: z.number().positive(),
+  /** `SRVGGNetCompact`, `RRDBNet`, `GFPGAN`, ... */
+  architecture: z.string(),
+  description: z.string(),
+  /** Weights are on this server (no download needed before the first job). */
+  installed: z.boolean(),
+  /** The model used when a request names none. */
+  default: z.boolean().optional(),
+});
+export type ModelInfo = z.output<typeof ModelInfoSchema>;
+
+/** `{ key }`: the body of `get_all_models`, `system_details` and `clear_cache`. */
+export const KeyOnlyRequestSchema = z.object({ key: keyField });
+export type KeyOnlyRequest = z.output<typeof KeyOnlyRequestSchema>;
+
+/** `POST /api/v1/enterprise/get_all_models`. */
+export const GetAllModelsRequestSchema = KeyOnlyRequestSchema;
+export type GetAllModelsRequest = KeyOnlyRequest;
+export const GetAllModelsResponseSchema = z.object({
+  status: z.literal('success'),
+  models: z.array(ModelInfoSchema),
+});
+export type GetAllModelsResponse = z.output<typeof GetAllModelsResponseSchema>;
+
+const SHA256 = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * `POST /api/v1/enterprise/load_model` (admin key): registers a model from a URL or a file path
+ * on the server (exactly one), with an optional sha256 (normalised to lower case).
+ */
+export const LoadModelRequestSchema = z
+  .object({
+    key: keyField,
+    model_id: modelIdField,
+    url: httpUrl('url').optional(),
+    path: requiredString('path').optional(),
+    sha256: z
+      .string({ error: (iss) => `sha256: expected 64 hexadecimal digits, received ${describeValue(iss.input)}` })
+      .regex(SHA256, { error: (iss) => `sha256: expected 64 hexadecimal digits, received ${describeValue(iss.input)}` })
+      .optional(),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.url === undefined) === (value.path === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'url: give exactly one of url or path' });
+    }
+  })
+  .transform((value) => (value.sha256 === undefined ? value : { ...value, sha256: value.sha256.toLowerCase() }));
+export type LoadModelRequest = z.output<typeof LoadModelRequestSchema>;
+export type LoadModelRequestInput = z.input<typeof LoadModelRequestSchema>;
+export const LoadModelResponseSchema = z.object({
+  status: z.literal('success'),
+  message: z.string(),
+  model: ModelInfoSchema.optional(),
+});
+export type LoadModelResponse = z.output<typeof LoadModelResponseSchema>;
+
+/** `POST /api/v1/enterprise/verify_model` (admin key): checks the stored weights against their sha256. */
+export const VerifyModelRequestSchema = z.object({ key: keyField, model_id: modelIdField });
+export type VerifyModelRequest = z.output<typeof VerifyModelRequestSchema>;
+export const VerifyModelResponseSchema = z.object({
+  status: z.literal('success'),
+  model_id: z.string(),
+  /** The weights are present and match the expected sha256 (when one is known). */
+  verified: z.boolean(),
+  sha256: z.string().optional(),
+  message: z.string().optional(),
+});
+export type VerifyModelResponse = z.output<typeof VerifyModelResponseSchema>;
+
+/** `POST /api/v1/enterprise/delete_model` (admin key). */
+export const DeleteModelRequestSchema = z.object({ key: keyField, model_id: modelIdField });
+export type DeleteModelRequest = z.output<typeof DeleteModelRequestSchema>;
+export const DeleteModelResponseSchema = z.object({
+  status: z.literal('success'),
+  message: z.string(),
+});
+export type DeleteModelResponse = z.output<typeof DeleteModelResponseSchema>;
+
+/** `POST /api/v1/enterprise/system_details` (admin key). */
+export const SystemDetailsRequestSchema = KeyOnlyRequestSchema;
+export type SystemDetailsRequest = KeyOnlyRequest;
+export const QueueDetailsSchema = z.object({
+  /** `embedded` (default) or `redis` (BullMQ). */
+  backend: z.enum(['embedded', 'redis']),
+  /** Jobs waiting to run. */
+  waiting: z.number().int().nonnegative(),
+  /** Jobs running now. */
+  active: z.number().int().nonnegative(),
+  /** Most jobs run at once by this process. */
+  concurrency: z.number().int().nonnegative(),
+  completed: z.number().int().nonnegative().optional(),
+  failed: z.number().int().nonnegative().optional(),
+});
+export type QueueDetails = z.output<typeof QueueDetailsSchema>;
+export const SystemDetailsResponseSchema = z.object({
+  status: z.literal('success'),
+  /** The server's version. */
+  version: z.string(),
+  models: z.array(ModelInfoSchema),
+  queue: QueueDetailsSchema,
+  /** `local` or `s3`. */
+  storage: z.string().optional(),
+  /** Inference backend, e.g. `onnxruntime-node (cpu)`. */
+  backend: z.string().optional(),
+  uptime_seconds: z.number().nonnegative().optional(),
+});
+export type SystemDetailsResponse = z.output<typeof SystemDetailsResponseSchema>;
+
+/** `POST /api/v1/enterprise/clear_cache` (admin key): deletes stored outputs and uploads. */
+export const ClearCacheRequestSchema = KeyOnlyRequestSchema;
+export type ClearCacheRequest = KeyOnlyRequest;
+export const ClearCacheResponseSchema = z.object({
+  status: z.literal('success'),
+  message: z.string(),
+  /** How many objects were deleted. */
+  cleared: z.number().int().nonnegative().optional(),
+});
+export type ClearCacheResponse = z.output<typeof ClearCacheResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The body the server POSTs to a request's `webhook` when the job finishes. `output` is the
+ * result URL on success and `""` on error (then `message` says why). Signed: see `webhook.ts`.
+ */
+export const WebhookPayloadSchema = z.object({
+  status: z.enum(['success', 'error']),
+  id: idField,
+  output: z.string(),
+  generationTime: z.number().nonnegative().optional(),
+  track_id: z.union([z.string(), z.number(), z.null()]).optional(),
+  message: z.string().optional(),
+});
+export type WebhookPayload = z.output<typeof WebhookPayloadSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One line from a validation failure: each issue's message (prefixed by its path when the message
+ * does not name it already), joined by `; `.
+ */
+export function formatValidationError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.map(String).join('.');
+      return path && !issue.message.startsWith(path) ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}

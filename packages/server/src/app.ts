@@ -1,0 +1,58 @@
+/**
+ * The HTTP application (Fastify). Fastify because it is schema-friendly, fast, has mature
+ * lifecycle hooks (onRequest/onResponse for metrics, onClose for shutdown), first-class
+ * TypeScript types, and structured JSON logs through pino.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { errorToHttp } from './errors-http.js';
+import type { AppContext } from './routes/context.js';
+import { registerFileRoutes } from './routes/files.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerModelRoutes } from './routes/models.js';
+import { registerOpsRoutes } from './routes/ops.js';
+
+export interface AppOptions {
+  /** Fastify/pino logger options; false for none. Keys are never logged (bodies are not logged). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+function isFastifyClientError(error: unknown): error is FastifyError {
+  const e = error as Partial<FastifyError> | null;
+  return typeof e?.code === 'string' && e.code.startsWith('FST_') && typeof e.statusCode === 'number' && e.statusCode < 500;
+}
+
+export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    // Uploads are base64 (4/3 of the bytes) inside JSON.
+    bodyLimit: Math.ceil((ctx.config.maxInputBytes * 4) / 3) + 64 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (isFastifyClientError(error)) {
+      const message = error.code === 'FST_ERR_CTP_INVALID_JSON' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+        ? `The request body is not valid JSON: ${error.message}`
+        : error.message;
+      return reply.code(error.statusCode!).send({ status: 'error', message });
+    }
+    const { statusCode, body } = errorToHttp(error);
+    if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(statusCode).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ status: 'error', message: `Not found: ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+
+  registerJobRoutes(app, ctx);
+  registerFileRoutes(app, ctx);
+  registerModelRoutes(app, ctx);
+  registerOpsRoutes(app, ctx);
+  return app;
+}

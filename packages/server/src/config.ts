@@ -1,0 +1,167 @@
+/**
+ * Every SUPERRES_* setting of the server in one table: the table is data, so the README's table
+ * and the validation come from the same place. A bad value names the variable.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { InvalidOptionError } from '@superres/core';
+import { STORAGE_ENV_VARIABLES } from './storage/from-env.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const int = (min: number) => z.coerce.number().int().min(min);
+const positive = z.coerce.number().positive().finite();
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'expected true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+const text = z.string().trim().min(1);
+const url = z.string().trim().url();
+
+export interface ConfigVariable {
+  /** The environment variable. */
+  name: string;
+  /** Default, as the README shows it. */
+  default: string;
+  description: string;
+}
+
+/** [config field, variable, schema, default shown, description]; the default value itself is in `defaults`. */
+const TABLE = [
+  ['port', 'SUPERRES_PORT', int(0).max(65535), '3000', 'TCP port to listen on (0: any free port).'],
+  ['host', 'SUPERRES_HOST', text, '127.0.0.1', 'Address to listen on. Use 0.0.0.0 only behind a proxy you trust.'],
+  ['publicUrl', 'SUPERRES_PUBLIC_URL', url, 'http://HOST:PORT', 'Base URL clients reach the server at (output and fetch_result URLs).'],
+  ['dataDir', 'SUPERRES_DATA_DIR', text, '$XDG_DATA_HOME/superres or ~/.local/share/superres', 'Job records, generated keys, local outputs.'],
+  ['modelsDir', 'SUPERRES_MODELS_DIR', text, '~/.cache/superres/models', 'Model weights and converted graphs (shared with the CLI).'],
+  ['apiKeys', 'SUPERRES_API_KEYS', list, '(generated)', 'Comma-separated API keys. None: one is generated at first start, stored in the data dir and printed once.'],
+  ['adminKeys', 'SUPERRES_ADMIN_KEYS', list, '(generated)', 'Comma-separated admin keys (management routes; also valid API keys). None: generated like the API key.'],
+  ['redisUrl', 'SUPERRES_REDIS_URL', text, '(unset: embedded queue)', 'Redis URL: jobs go to BullMQ and any number of `superres worker` processes.'],
+  ['worker', 'SUPERRES_WORKER', bool, 'true', 'With SUPERRES_REDIS_URL: whether the API process also runs a worker.'],
+  ['allowPrivateUrls', 'SUPERRES_ALLOW_PRIVATE_URLS', bool, 'false', 'Allow input and webhook URLs on private, loopback and link-local addresses.'],
+  ['maxScale', 'SUPERRES_MAX_SCALE', positive, '8', 'Largest `scale` a request may ask for.'],
+  ['maxInputBytes', 'SUPERRES_MAX_INPUT_BYTES', int(1), '33554432', 'Largest input download or upload, in bytes.'],
+  ['maxInputPixels', 'SUPERRES_MAX_INPUT_PIXELS', int(1), '16777216', 'Largest input image, in pixels (decompression bombs).'],
+  ['fetchTimeoutMs', 'SUPERRES_FETCH_TIMEOUT_MS', int(1), '30000', 'Time limit for downloading an input image.'],
+  ['syncWaitMs', 'SUPERRES_SYNC_WAIT_MS', int(0), '20000', 'How long super_resolution waits for the result before answering `processing`.'],
+  ['concurrency', 'SUPERRES_CONCURRENCY', int(1), '1', 'Jobs run at once by this process.'],
+  ['perKeyQueueLimit', 'SUPERRES_PER_KEY_QUEUE_LIMIT', int(1), '10', 'Queued or running jobs one key may have; past it, HTTP 429.'],
+  ['webhookSecret', 'SUPERRES_WEBHOOK_SECRET', text, '(generated)', 'HMAC-SHA256 secret for webhook signatures. None: generated and stored in the data dir.'],
+  ['tile', 'SUPERRES_TILE', int(0), '256', 'Tile size in input pixels (0: whole image at once).'],
+  ['tilePad', 'SUPERRES_TILE_PAD', int(0), '10', "Context pixels around each tile (at least the model's receptive radius, up to 32)."],
+  ['threads', 'SUPERRES_THREADS', int(1), '(runtime choice)', 'Inference threads per model.'],
+  ['modelCacheSize', 'SUPERRES_MODEL_CACHE_SIZE', int(1), '2', 'Loaded models kept in memory.'],
+  ['shutdownGraceMs', 'SUPERRES_SHUTDOWN_GRACE_MS', int(0), '30000', 'On SIGTERM, how long running jobs may finish before going back to the queue.'],
+  ['webhookTimeoutMs', 'SUPERRES_WEBHOOK_TIMEOUT_MS', int(1), '10000', 'Time limit of one webhook delivery attempt.'],
+  ['webhookAttempts', 'SUPERRES_WEBHOOK_ATTEMPTS', int(1), '5', 'Webhook delivery attempts (exponential backoff between them).'],
+] as const;
+
+type Row = (typeof TABLE)[number];
+type Field = Row[0];
+type ValueOf<F extends Field> = z.output<Extract<Row, readonly [F, ...unknown[]]>[2]>;
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  modelsDir?: string;
+  apiKeys: string[];
+  adminKeys: string[];
+  redisUrl?: string;
+  worker: boolean;
+  allowPrivateUrls: boolean;
+  maxScale: number;
+  maxInputBytes: number;
+  maxInputPixels: number;
+  fetchTimeoutMs: number;
+  syncWaitMs: number;
+  concurrency: number;
+  perKeyQueueLimit: number;
+  webhookSecret?: string;
+  tile: number;
+  tilePad: number;
+  threads?: number;
+  modelCacheSize: number;
+  shutdownGraceMs: number;
+  webhookTimeoutMs: number;
+  webhookAttempts: number;
+  /** The environment the config was read from (storage reads its own variables from it). */
+  env: Env;
+}
+
+/** The documented table: every variable, its default and what it does. */
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
+  ...TABLE.map(([, name, , def, description]) => ({ name, default: def, description })),
+  ...STORAGE_ENV_VARIABLES.map((v) => ({ name: v.name, default: v.default ?? '', description: v.description })),
+];
+
+function defaultDataDir(env: Env): string {
+  const base = env.XDG_DATA_HOME ? resolve(env.XDG_DATA_HOME) : join(homedir(), '.local', 'share');
+  return join(base, 'superres');
+}
+
+const DEFAULTS = {
+  port: 3000,
+  host: '127.0.0.1',
+  apiKeys: [],
+  adminKeys: [],
+  worker: true,
+  allowPrivateUrls: false,
+  maxScale: 8,
+  maxInputBytes: 32 * 1024 * 1024,
+  maxInputPixels: 16 * 1024 * 1024,
+  fetchTimeoutMs: 30_000,
+  syncWaitMs: 20_000,
+  concurrency: 1,
+  perKeyQueueLimit: 10,
+  tile: 256,
+  tilePad: 10,
+  modelCacheSize: 2,
+  shutdownGraceMs: 30_000,
+  webhookTimeoutMs: 10_000,
+  webhookAttempts: 5,
+} satisfies Partial<{ [F in Field]: ValueOf<F> }>;
+
+/**
+ * Reads the configuration from `env` (default process.env); `overrides` (CLI flags) win over
+ * the environment. Throws InvalidOptionError naming the variable on a bad value.
+ */
+export function loadConfig(env: Env = process.env, overrides: Partial<ServerConfig> = {}): ServerConfig {
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  for (const [field, name, schema] of TABLE) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const parsed = (schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => i.message).join('; ');
+      throw new InvalidOptionError(`${name}: ${why} (received ${JSON.stringify(raw)})`, { details: { option: name } });
+    }
+    out[field] = parsed.data;
+  }
+  for (const [field, value] of Object.entries(overrides)) if (value !== undefined) out[field] = value;
+  const config = out as unknown as ServerConfig;
+  config.dataDir = resolve(config.dataDir ?? defaultDataDir(env));
+  if (config.modelsDir) config.modelsDir = resolve(config.modelsDir);
+  if (!config.publicUrl) config.publicUrl = `http://${hostForUrl(config.host)}:${config.port}`;
+  config.publicUrl = config.publicUrl.replace(/\/+$/, '');
+  config.env = env;
+  return config;
+}
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The README table (markdown), generated from CONFIG_VARIABLES. */
+export function configTableMarkdown(): string {
+  const rows = CONFIG_VARIABLES.map((v) => `| \`${v.name}\` | ${v.default} | ${v.description} |`);
+  return ['| variable | default | what it does |', '|---|---|---|', ...rows].join('\n');
+}

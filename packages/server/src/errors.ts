@@ -1,0 +1,35 @@
+/** Errors the server raises itself (beyond @superres/core's); each has a stable code. */
+export type ServerErrorCode =
+  | 'E_UNAUTHORIZED'
+  | 'E_FORBIDDEN'
+  | 'E_NOT_FOUND'
+  | 'E_RATE_LIMITED'
+  | 'E_NOT_AVAILABLE'
+  | 'E_INVALID_REQUEST';
+
+export class ServerError extends Error {
+  readonly code: ServerErrorCode;
+  readonly details: Record<string, unknown>;
+  constructor(code: ServerErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** A feature this server does not offer (yet), such as face_enhance. */
+export class NotAvailableError extends ServerError {
+  constructor(message: string) {
+    super('E_NOT_AVAILABLE', message);
+  }
+}
+
+export class RateLimitedError extends ServerError {
+  constructor(
+    message: string,
+    readonly retryAfter: number,
+  ) {
+    super('E_RATE_LIMITED', message, { retry_after: retryAfter });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Runs one job: download (SSRF-guarded, byte and time limits) -> decode (pixel limit) -> upscale
+ * with the cached model -> PNG -> storage. Throws typed errors; the queue records them.
+ */
+import { randomBytes } from 'node:crypto';
+import { upscale } from '@superres/core';
+import type { FetchLimits, JobProcessor, Storage } from './contracts.js';
+import type { ServerConfig } from './config.js';
+import { NotAvailableError } from './errors.js';
+import { decodeImage, encodeImage } from './image-io.js';
+import type { ModelCache } from './model-cache.js';
+import { fetchImageBytes } from './net/safe-fetch.js';
+
+/** Largest tile pad taken from a model's receptive radius (bigger radii cost too much per tile). */
+export const MAX_AUTO_TILE_PAD = 32;
+
+export interface JobProcessorDeps {
+  config: Pick<ServerConfig, 'maxInputBytes' | 'maxInputPixels' | 'fetchTimeoutMs' | 'allowPrivateUrls' | 'tile' | 'tilePad'>;
+  storage: Storage;
+  models: ModelCache;
+  /** Downloads an input image; default: the SSRF-guarded fetchImageBytes. */
+  fetchImage?: (url: string, limits: FetchLimits & { signal?: AbortSignal }) => Promise<Uint8Array>;
+}
+
+export function fetchLimitsOf(config: JobProcessorDeps['config']): FetchLimits {
+  return { maxBytes: config.maxInputBytes, timeoutMs: config.fetchTimeoutMs, allowPrivate: config.allowPrivateUrls };
+}
+
+export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
+  const { config, storage, models } = deps;
+  const fetchImage = deps.fetchImage ?? fetchImageBytes;
+  return async (job, signal) => {
+    const started = performance.now();
+    if (job.input.faceEnhance) {
+      throw new NotAvailableError('face enhancement is not available yet: send face_enhance: false');
+    }
+    const bytes = await fetchImage(job.input.url, { ...fetchLimitsOf(config), signal });
+    signal.throwIfAborted();
+    const image = await decodeImage(bytes, { maxPixels: config.maxInputPixels });
+    const lease = await models.acquire(job.input.modelId);
+    let encoded: Uint8Array;
+    try {
+      const { model } = lease;
+      const output = await upscale(image, model, {
+        tile: config.tile,
+        tilePad: Math.max(config.tilePad, Math.min(model.receptiveRadius, MAX_AUTO_TILE_PAD)),
+        outscale: job.input.scale ?? model.scale,
+        signal,
+      });
+      encoded = await encodeImage(output, { format: 'png' });
+    } finally {
+      lease.release();
+    }
+    const stored = await storage.put(`${randomBytes(16).toString('hex')}.png`, encoded, 'image/png');
+    const generationTime = Math.round((performance.now() - started) / 10) / 100;
+    return { output: stored.url, generationTime };
+  };
+}
+

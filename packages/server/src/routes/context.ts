@@ -1,0 +1,31 @@
+/** What every route module is handed: the server's parts, built once by server.ts. */
+import type { ModelStore } from '@superres/models/node';
+import type { ServerConfig } from '../config.js';
+import type { JobQueue, Storage } from '../contracts.js';
+import type { KeyRing } from '../keys.js';
+import type { Metrics } from '../metrics.js';
+import type { ModelCache } from '../model-cache.js';
+
+/** Local storage adds what the HTTP layer needs to serve `/outputs/<key>` itself. */
+export interface ServableStorage extends Storage {
+  kind?: string;
+  resolve?(key: string): string | undefined;
+  contentTypeOf?(key: string): string;
+  /** Whether the storage answers (for /readyz). */
+  ready?(): Promise<boolean>;
+}
+
+export interface AppContext {
+  config: ServerConfig;
+  keys: KeyRing;
+  queue: JobQueue;
+  queueBackend: 'embedded' | 'redis';
+  storage: ServableStorage;
+  store: ModelStore;
+  models: ModelCache;
+  metrics: Metrics;
+  version: string;
+  startedAt: number;
+  /** False once shutdown began (for /readyz). */
+  accepting: () => boolean;
+}

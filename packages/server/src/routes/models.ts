@@ -1,0 +1,141 @@
+/** Model and system routes: get_all_models (any key), the rest with an admin key. */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ChecksumError, ModelNotFoundError } from '@superres/core';
+import type { StoreEntry } from '@superres/models/node';
+import {
+  ClearCacheRequestSchema,
+  DeleteModelRequestSchema,
+  GetAllModelsRequestSchema,
+  LoadModelRequestSchema,
+  ROUTES,
+  SystemDetailsRequestSchema,
+  VerifyModelRequestSchema,
+  type ModelInfo,
+  type SystemDetailsResponse,
+} from '@superres/sdk';
+import { safeFetch } from '../net/safe-fetch.js';
+import { authenticate, parseBody } from './auth.js';
+import type { AppContext } from './context.js';
+
+/** Largest model file load_model downloads. */
+const MAX_MODEL_BYTES = 1024 * 1024 * 1024;
+const MODEL_DOWNLOAD_TIMEOUT_MS = 10 * 60 * 1000;
+
+function modelInfo(entry: StoreEntry): ModelInfo {
+  return {
+    model_id: entry.id,
+    scale: entry.scale,
+    architecture: entry.architecture ?? entry.kind,
+    description: entry.description ?? '',
+    installed: entry.installed,
+    default: entry.isDefault,
+  };
+}
+
+export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const { store, models, config } = ctx;
+  const listModels = async () => (await store.list()).filter((e) => e.kind === 'upscaler').map(modelInfo);
+  const mustExist = async (id: string) => {
+    if (!(await store.has(id))) throw new ModelNotFoundError(`model_id: no model "${id}"`, { details: { id } });
+  };
+
+  app.post(ROUTES.getAllModels, async (request) => {
+    authenticate(ctx.keys, request);
+    parseBody(GetAllModelsRequestSchema, request);
+    return { status: 'success', models: await listModels() };
+  });
+
+  app.post(ROUTES.loadModel, async (request) => {
+    authenticate(ctx.keys, request, { admin: true });
+    const body = parseBody(LoadModelRequestSchema, request);
+    let file = body.path;
+    let temp: string | undefined;
+    try {
+      if (body.url) {
+        const response = await safeFetch(body.url, {
+          maxBytes: MAX_MODEL_BYTES,
+          timeoutMs: MODEL_DOWNLOAD_TIMEOUT_MS,
+          allowPrivate: config.allowPrivateUrls,
+        });
+        const dir = join(config.dataDir, 'tmp');
+        await mkdir(dir, { recursive: true });
+        temp = join(dir, `model-${randomBytes(8).toString('hex')}`);
+        await writeFile(temp, response.body);
+        file = temp;
+      }
+      const bytes = await readFile(file!);
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (body.sha256 && body.sha256 !== actual) {
+        throw new ChecksumError(`sha256: the file's sha256 is ${actual}, expected ${body.sha256}; nothing was stored`, {
+          details: { expected: body.sha256, actual },
+        });
+      }
+      await store.import(file!, { id: body.model_id });
+      await models.evict(body.model_id);
+    } finally {
+      if (temp) await rm(temp, { force: true });
+    }
+    const model = (await store.list()).find((e) => e.id === body.model_id);
+    return { status: 'success', message: `Model "${body.model_id}" loaded`, ...(model ? { model: modelInfo(model) } : {}) };
+  });
+
+  app.post(ROUTES.verifyModel, async (request) => {
+    authenticate(ctx.keys, request, { admin: true });
+    const body = parseBody(VerifyModelRequestSchema, request);
+    await mustExist(body.model_id);
+    const [result] = await store.verify(body.model_id);
+    const verified = result?.status === 'ok';
+    const message =
+      result?.status === 'missing'
+        ? 'The weights are not on this server yet (they are downloaded at first use)'
+        : result?.status === 'mismatch'
+          ? `The weights do not match: sha256 ${result.actual}, expected ${result.expected}`
+          : result?.status === 'unrecorded'
+            ? 'No sha256 is known for these weights'
+            : 'The weights match their sha256';
+    return { status: 'success', model_id: body.model_id, verified, ...(result?.actual ? { sha256: result.actual } : {}), message };
+  });
+
+  app.post(ROUTES.deleteModel, async (request) => {
+    authenticate(ctx.keys, request, { admin: true });
+    const body = parseBody(DeleteModelRequestSchema, request);
+    await mustExist(body.model_id);
+    await models.evict(body.model_id);
+    const removed = await store.remove(body.model_id);
+    return { status: 'success', message: `Deleted model "${body.model_id}" (${removed.length} file(s))` };
+  });
+
+  app.post(ROUTES.systemDetails, async (request) => {
+    authenticate(ctx.keys, request, { admin: true });
+    parseBody(SystemDetailsRequestSchema, request);
+    const { stats } = ctx.metrics;
+    const answer: SystemDetailsResponse = {
+      status: 'success',
+      version: ctx.version,
+      models: await listModels(),
+      queue: {
+        backend: ctx.queueBackend,
+        waiting: stats.waiting,
+        active: stats.active,
+        concurrency: config.concurrency,
+        completed: stats.completed,
+        failed: stats.failed,
+      },
+      storage: ctx.storage.kind ?? 'custom',
+      backend: 'onnxruntime-node (cpu)',
+      uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+    };
+    return answer;
+  });
+
+  app.post(ROUTES.clearCache, async (request) => {
+    authenticate(ctx.keys, request, { admin: true });
+    parseBody(ClearCacheRequestSchema, request);
+    const cleared = await ctx.storage.clear();
+    const unloaded = await models.clear();
+    return { status: 'success', message: `Deleted ${cleared} stored object(s); unloaded ${unloaded} model(s)`, cleared };
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * The parts of a server or worker process besides HTTP: storage, model store and cache, queue,
+ * metrics, webhook sender and the job processor, wired together once.
+ */
+import { mkdir } from 'node:fs/promises';
+import { createModelStore, loadCatalogModel, type ModelStore } from '@superres/models/node';
+import type { ServerConfig } from './config.js';
+import type { JobProcessor, JobQueue, JobRecord } from './contracts.js';
+import { errorToHttp } from './errors-http.js';
+import { storedSecret } from './keys.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createModelCache, type ModelCache } from './model-cache.js';
+import { createJobProcessor } from './process-job.js';
+import { createEmbeddedQueue } from './queue/embedded.js';
+import type { ServableStorage } from './routes/context.js';
+import { storageFromEnv } from './storage/from-env.js';
+import { createWebhookSender, type WebhookSender } from './webhooks/sender.js';
+
+export interface Logger {
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+export interface Runtime {
+  storage: ServableStorage;
+  store: ModelStore;
+  models: ModelCache;
+  queue: JobQueue;
+  queueBackend: 'embedded' | 'redis';
+  metrics: Metrics;
+  webhooks: WebhookSender;
+  processor: JobProcessor;
+  /** Starts running jobs in this process. */
+  startWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function createQueue(config: ServerConfig, log: Logger): Promise<JobQueue> {
+  if (!config.redisUrl) {
+    return createEmbeddedQueue({ dataDir: config.dataDir, onError: (err) => log.warn({ err }, 'queue error') });
+  }
+  const { createBullmqQueue } = await import('./queue/bullmq.js');
+  return createBullmqQueue({ redisUrl: config.redisUrl, onError: (err) => log.warn({ err }, 'queue error') });
+}
+
+/** Errors that map to HTTP 500 are logged here and reach clients as a generic message. */
+function sanitized(processor: JobProcessor, metrics: Metrics, log: Logger): JobProcessor {
+  return async (job, signal) => {
+    metrics.jobStarted();
+    log.info({ jobId: job.id, modelId: job.input.modelId }, 'job started');
+    try {
+      return await processor(job, signal);
+    } catch (error) {
+      const { statusCode } = errorToHttp(error);
+      if (statusCode !== 500) throw error;
+      log.error({ jobId: job.id, err: error }, 'job failed');
+      throw Object.assign(new Error('Internal error while processing the image'), { code: 'E_INTERNAL' });
+    } finally {
+      metrics.jobEnded();
+    }
+  };
+}
+
+export async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime> {
+  await mkdir(config.dataDir, { recursive: true });
+  const storage: ServableStorage = storageFromEnv(config.env, { dataDir: config.dataDir, publicUrl: config.publicUrl });
+  const store = createModelStore({ ...(config.modelsDir ? { dir: config.modelsDir } : {}), env: config.env });
+  const models = createModelCache(
+    (id) => loadCatalogModel(id, { store, device: 'cpu', ...(config.threads ? { threads: config.threads } : {}) }),
+    config.modelCacheSize,
+  );
+  const metrics = createMetrics();
+  const secret = config.webhookSecret ?? (await storedSecret(config.dataDir, 'webhook-secret')).value;
+  const webhooks = createWebhookSender({
+    secret,
+    timeoutMs: config.webhookTimeoutMs,
+    maxAttempts: config.webhookAttempts,
+    allowPrivate: config.allowPrivateUrls,
+    logger: log,
+  });
+  const queue = await createQueue(config, log);
+  const processor = sanitized(createJobProcessor({ config, storage, models }), metrics, log);
+
+  queue.onFinished((job: JobRecord) => {
+    const status = job.status === 'success' ? 'success' : 'error';
+    metrics.jobFinished(status, job.generationTime);
+    log.info({ jobId: job.id, status, generationTime: job.generationTime, errorCode: job.errorCode }, 'job finished');
+    if (job.input.webhook) {
+      void webhooks.send(job.input.webhook, {
+        status,
+        id: job.id,
+        output: job.output ?? '',
+        ...(job.generationTime !== undefined ? { generationTime: job.generationTime } : {}),
+        ...(job.input.trackId !== undefined ? { track_id: job.input.trackId } : {}),
+        ...(job.error ? { message: job.error } : {}),
+      });
+    }
+  });
+
+  return {
+    storage,
+    store,
+    models,
+    queue,
+    queueBackend: config.redisUrl ? 'redis' : 'embedded',
+    metrics,
+    webhooks,
+    processor,
+    startWorker: () => queue.startWorker(processor, { concurrency: config.concurrency }),
+    async close() {
+      await queue.close({ graceMs: config.shutdownGraceMs });
+      await webhooks.close();
+      await models.clear();
+    },
+  };
+}

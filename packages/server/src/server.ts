@@ -1,0 +1,104 @@
+/** startServer: the HTTP server and, unless it is a Redis API-only process, a worker. */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type AppOptions } from './app.js';
+import type { ServerConfig } from './config.js';
+import type { JobQueue } from './contracts.js';
+import { loadKeys, type GeneratedKey } from './keys.js';
+import { createRuntime, type Logger } from './runtime.js';
+
+export type StartServerOptions = AppOptions;
+
+export interface RunningServer {
+  /** Where the server listens, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  config: ServerConfig;
+  /** Keys generated at this start (first start without configured keys): print them once. */
+  generatedKeys: GeneratedKey[];
+  app: FastifyInstance;
+  queue: JobQueue;
+  /** Stops accepting requests, lets running jobs finish (or go back to the queue), releases everything. */
+  close(): Promise<void>;
+}
+
+export const VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startServer(input: ServerConfig, options: StartServerOptions = {}): Promise<RunningServer> {
+  const config = { ...input };
+  if (config.port === 0) {
+    // The public URL (in output and fetch_result URLs) needs the real port before anything starts.
+    const derived = config.publicUrl.endsWith(':0');
+    config.port = await freePort(config.host);
+    if (derived) config.publicUrl = config.publicUrl.replace(/:0$/, `:${config.port}`);
+  }
+  const { ring, generated } = await loadKeys({ apiKeys: config.apiKeys, adminKeys: config.adminKeys, dataDir: config.dataDir });
+  let accepting = true;
+  // The app's logger is not there yet while the runtime is built: queue it behind a late binding.
+  const sink: { log?: Logger } = {};
+  const late: Logger = {
+    info: (o, m) => sink.log?.info(o, m),
+    warn: (o, m) => sink.log?.warn(o, m),
+    error: (o, m) => sink.log?.error(o, m),
+  };
+  const runtime = await createRuntime(config, late);
+  const app = buildApp(
+    {
+      config,
+      keys: ring,
+      queue: runtime.queue,
+      queueBackend: runtime.queueBackend,
+      storage: runtime.storage,
+      store: runtime.store,
+      models: runtime.models,
+      metrics: runtime.metrics,
+      version: VERSION,
+      startedAt: Date.now(),
+      accepting: () => accepting,
+    },
+    options,
+  );
+  sink.log = app.log;
+  if (!config.redisUrl || config.worker) await runtime.startWorker();
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+  app.log.info({ url: config.publicUrl, queue: runtime.queueBackend, storage: runtime.storage.kind }, 'superres server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
+    config,
+    generatedKeys: generated,
+    app,
+    queue: runtime.queue,
+    close() {
+      closing ??= (async () => {
+        accepting = false;
+        // No new connections; requests in flight finish while running jobs get their grace time.
+        await Promise.all([app.close(), runtime.close()]);
+      })();
+      return closing;
+    },
+  };
+}

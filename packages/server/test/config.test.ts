@@ -1,0 +1,56 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, configTableMarkdown, createKeyRing, keyId, loadConfig, loadKeys } from '../src/index.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({ SUPERRES_DATA_DIR: '/tmp/x' });
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', publicUrl: 'http://127.0.0.1:3000', maxScale: 8, syncWaitMs: 20000, concurrency: 1, tile: 256, allowPrivateUrls: false, apiKeys: [] });
+  });
+
+  it('parses values and names the variable of a bad one', () => {
+    const config = loadConfig({ SUPERRES_PORT: '8080', SUPERRES_API_KEYS: ' a, b ,,', SUPERRES_ALLOW_PRIVATE_URLS: 'yes', SUPERRES_PUBLIC_URL: 'https://sr.example.com/' });
+    expect(config).toMatchObject({ port: 8080, apiKeys: ['a', 'b'], allowPrivateUrls: true, publicUrl: 'https://sr.example.com' });
+    expect(() => loadConfig({ SUPERRES_PORT: 'eighty' })).toThrow(/SUPERRES_PORT/);
+    expect(() => loadConfig({ SUPERRES_MAX_SCALE: '-1' })).toThrow(/SUPERRES_MAX_SCALE/);
+    expect(() => loadConfig({ SUPERRES_ALLOW_PRIVATE_URLS: 'maybe' })).toThrow(/SUPERRES_ALLOW_PRIVATE_URLS.*maybe/);
+  });
+
+  it('documents every variable in one table, storage included', () => {
+    const names = CONFIG_VARIABLES.map((v) => v.name);
+    for (const name of ['SUPERRES_PORT', 'SUPERRES_REDIS_URL', 'SUPERRES_SYNC_WAIT_MS', 'SUPERRES_S3_BUCKET', 'SUPERRES_WEBHOOK_SECRET']) expect(names).toContain(name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(configTableMarkdown()).toContain('| `SUPERRES_MAX_SCALE` | 8 |');
+  });
+});
+
+describe('keys', () => {
+  const dirs: string[] = [];
+  afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+  it('generates keys once, stores them 0600, and recognises them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'superres-keys-'));
+    dirs.push(dir);
+    const first = await loadKeys({ apiKeys: [], adminKeys: [], dataDir: dir });
+    expect(first.generated.map((g) => g.kind)).toEqual(['api', 'admin']);
+    const api = first.generated[0]!;
+    expect((await stat(api.path)).mode & 0o777).toBe(0o600);
+    expect((await readFile(api.path, 'utf8')).trim()).toBe(api.key);
+    const again = await loadKeys({ apiKeys: [], adminKeys: [], dataDir: dir });
+    expect(again.generated).toEqual([]);
+    expect(again.ring.check(api.key)).toEqual({ keyId: keyId(api.key), admin: false });
+    expect(again.ring.check(first.generated[1]!.key)?.admin).toBe(true);
+  });
+
+  it('checks configured keys and gives stable non-secret ids', () => {
+    const ring = createKeyRing(['k1', 'k2'], ['adm']);
+    expect(ring.check('k2')).toEqual({ keyId: keyId('k2'), admin: false });
+    expect(ring.check('adm')?.admin).toBe(true);
+    for (const bad of ['k', 'k1 ', '', undefined, 42, 'x'.repeat(5000)]) expect(ring.check(bad)).toBeUndefined();
+    expect(keyId('k1')).toMatch(/^[0-9a-f]{16}$/);
+    expect(keyId('k1')).not.toContain('k1');
+    expect(keyId('k1')).toBe(keyId('k1'));
+  });
+});

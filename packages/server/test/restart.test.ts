@@ -1,0 +1,144 @@
+// Kill -9 the server (the built CLI) with jobs queued, start it again: every job completes, once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture, needsFixture, repoRoot } from '../../../test-support/fixtures.js';
+
+const weights = needsFixture('restart', 'weights', 'realesr-animevideov3.pth');
+const bin = join(repoRoot, 'packages', 'cli', 'dist', 'bin.js');
+const built = existsSync(bin);
+const title = built ? weights.title : `${weights.title} (skipped: ${bin} not built; run pnpm build)`;
+const KEY = 'restart-key';
+const MODEL = 'realesr-animevideov3';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe.skipIf(weights.missing || !built)(title, () => {
+  let dir: string;
+  let child: ChildProcess | undefined;
+  const started: ChildProcess[] = [];
+  const hooks: Array<{ id: string; status: string }> = [];
+  const files = createServer((req, res) => {
+    if (req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        hooks.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; status: string });
+        res.end();
+      });
+      return;
+    }
+    const delay = req.url === '/slow.png' ? 1500 : 0;
+    void readFile(fixture('images', 'set5', 'LRx4', 'baby.png')).then((b) =>
+      setTimeout(() => res.writeHead(200, { 'content-type': 'image/png' }).end(b), delay),
+    );
+  });
+  let filesUrl: string;
+  let port: number;
+
+  function start(): Promise<void> {
+    child = spawn(process.execPath, [bin, 'serve'], {
+      env: {
+        ...process.env,
+        SUPERRES_PORT: String(port),
+        SUPERRES_DATA_DIR: join(dir, 'data'),
+        SUPERRES_MODELS_DIR: join(dir, 'models'),
+        SUPERRES_API_KEYS: KEY,
+        SUPERRES_ADMIN_KEYS: 'restart-admin',
+        SUPERRES_ALLOW_PRIVATE_URLS: 'true',
+        SUPERRES_SYNC_WAIT_MS: '0',
+        SUPERRES_TILE: '32',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    started.push(child);
+    return new Promise((resolve, reject) => {
+      let err = '';
+      child!.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('listening on')) resolve();
+      });
+      child!.once('exit', (code) => reject(new Error(`server exited (${code}): ${err}`)));
+    });
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'superres-restart-'));
+    await mkdir(join(dir, 'models'));
+    await copyFile(fixture('weights', 'realesr-animevideov3.pth'), join(dir, 'models', `${MODEL}.pth`));
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+    filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+    port = await freePort();
+  });
+
+  afterAll(async () => {
+    for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    files.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the queued jobs after a kill -9, each once', async () => {
+    await start();
+    const base = `http://127.0.0.1:${port}`;
+    const post = async (path: string, body: unknown) =>
+      (await (await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, unknown>;
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const answer = await post('/api/v1/enterprise/super_resolution', { key: KEY, url: `${filesUrl}/baby.png`, scale: 4, model_id: MODEL, webhook: `${filesUrl}/hook` });
+      expect(answer.status).toBe('processing');
+      ids.push(String(answer.id));
+    }
+    child!.removeAllListeners('exit');
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    child!.kill('SIGKILL');
+    await exited;
+    const before = hooks.length;
+    expect(before).toBeLessThan(ids.length);
+
+    await start();
+    for (const id of ids) {
+      let answer: Record<string, unknown> = {};
+      for (let i = 0; i < 600; i++) {
+        answer = await post(`/api/v1/enterprise/fetch/${id}`, { key: KEY });
+        if (answer.status !== 'processing') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect({ id, status: answer.status }).toEqual({ id, status: 'success' });
+    }
+    for (let i = 0; i < 100 && hooks.length < ids.length; i++) await new Promise((r) => setTimeout(r, 50));
+    const successes = hooks.filter((h) => h.status === 'success').map((h) => h.id).sort();
+    expect(successes).toEqual([...ids].sort());
+    child!.removeAllListeners('exit');
+    const stopped = new Promise((resolve) => child!.once('exit', resolve));
+    child!.kill('SIGKILL');
+    await stopped;
+  });
+
+  it('lets a running job finish on SIGTERM, then exits', async () => {
+    await start();
+    const base = `http://127.0.0.1:${port}`;
+    const post = async (path: string, body: unknown) =>
+      (await (await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, unknown>;
+    const submitted = await post('/api/v1/enterprise/super_resolution', { key: KEY, url: `${filesUrl}/slow.png`, scale: 2, model_id: MODEL });
+    expect(submitted.status).toBe('processing');
+    await new Promise((r) => setTimeout(r, 300));
+    child!.removeAllListeners('exit');
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
+    child!.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await start();
+    const answer = await post(`/api/v1/enterprise/fetch/${String(submitted.id)}`, { key: KEY });
+    expect(answer.status).toBe('success');
+  });
+});
