@@ -26,7 +26,12 @@ describe.skipIf(weights.missing)(weights.title, () => {
     await mkdir(join(dir, 'models'), { recursive: true });
     await copyFile(fixture('weights', 'realesr-animevideov3.pth'), join(dir, 'models', `${MODEL}.pth`));
     const bird = await readFile(fixture('images', 'set5', 'LRx4', 'bird.png'));
-    images = createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(bird));
+    const pth = await readFile(fixture('weights', 'realesr-animevideov3.pth'));
+    images = createServer((req, res) =>
+      req.url === '/model.pth'
+        ? res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(pth)
+        : res.writeHead(200, { 'content-type': 'image/png' }).end(bird),
+    );
     await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
     imageUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}/bird.png`;
     server = await startServer(
@@ -74,6 +79,20 @@ describe.skipIf(weights.missing)(weights.title, () => {
     const admin = createClient({ baseUrl: server.url, key: KEY, adminKey: ADMIN });
     const verified = await admin.verifyModel(MODEL);
     expect(verified.verified).toBe(true);
+  });
+
+  it('loadModel() registers a model from a URL (sha256 checked) that then upscales', async () => {
+    const admin = createClient({ baseUrl: server.url, key: KEY, adminKey: ADMIN });
+    const modelUrl = imageUrl.replace('/bird.png', '/model.pth');
+    await expect(admin.loadModel({ model_id: 'from-url', url: modelUrl, sha256: '0'.repeat(64) })).rejects.toMatchObject({
+      status: 409,
+    });
+    const sha256 = 'b8a8376811077954d82ca3fcf476f1ac3da3e8a68a4f4d71363008000a18b75d';
+    const loaded = await admin.loadModel({ model_id: 'from-url', url: modelUrl, sha256 });
+    expect(loaded.status).toBe('success');
+    const result = await admin.superResolution({ url: imageUrl, model_id: 'from-url' }, { timeoutMs: 120_000, pollIntervalMs: 100 });
+    const meta = await sharp(Buffer.from(await (await fetch(result.output)).arrayBuffer())).metadata();
+    expect([meta.width, meta.height]).toEqual([288, 288]);
   });
 
   it('uploadImage() returns a URL serving the same bytes', async () => {

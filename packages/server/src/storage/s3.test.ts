@@ -132,6 +132,8 @@ describe('createS3Storage against s3rver', () => {
     expect(error).toBeInstanceOf(StorageError);
     expect((error as Error).message).toMatch(/bucket "no-such-bucket".*the bucket does not exist \[NoSuchBucket, HTTP 404\]/);
     await expect(st.clear()).rejects.toThrow(/bucket does not exist/);
+    expect(await st.ready()).toBe(false);
+    expect(await storage({}).ready()).toBe(true);
   });
 
   it('unreachable endpoint: StorageError', async () => {

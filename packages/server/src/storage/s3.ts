@@ -28,6 +28,8 @@ export interface S3StorageOptions {
 
 export interface S3Storage extends Storage {
   readonly kind: 's3';
+  /** Whether the bucket answers (for /readyz). */
+  ready(): Promise<boolean>;
   readonly bucket: string;
   /** The normalised prefix ('' or ending with '/'). */
   readonly prefix: string;
@@ -281,12 +283,22 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     return removed;
   }
 
+  /** For /readyz: the bucket answers HeadBucket with these credentials. */
+  async function ready(): Promise<boolean> {
+    const { sdk, client } = await connect('HeadBucket');
+    return client.send(new sdk.HeadBucketCommand({ Bucket: bucket })).then(
+      () => true,
+      () => false,
+    );
+  }
+
   return {
     kind: 's3',
     bucket,
     prefix,
     put,
     clear,
+    ready,
     urlOf,
     objectKeyOf,
     destroy: () => {
