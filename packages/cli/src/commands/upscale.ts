@@ -1,9 +1,7 @@
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { InvalidOptionError, ModelNotFoundError, upscale, type Image, type LoadedModel } from '@superres/core';
 import { DEFAULT_MODEL_ID, DENOISE_MODEL_ID } from '@superres/models';
-import { loadCatalogModel, loadModelFile } from '@superres/models/node';
+import { loadCatalogModel, loadModelFile, writeFileAtomic } from '@superres/models/node';
 import type { Command } from 'commander';
 import { decodeImage, encodeImage, formatFromPath } from '@superres/server';
 import { parseUpscaleFlags, type UpscaleFlags } from '../options.js';
@@ -57,7 +55,7 @@ export async function runUpscale(
     await model.release();
   }
   const encoded = await encodeImage(output, { format, quality: flags.quality });
-  await writeAtomically(flags.output, encoded);
+  await writeFileAtomic(flags.output, encoded);
   return {
     input: describe(input),
     output: { ...describe(output), path: flags.output },
@@ -90,18 +88,6 @@ async function isFile(path: string): Promise<boolean> {
 
 function describe(image: Image) {
   return { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth };
-}
-
-/** Write beside the target and rename, so a reader never sees a half-written file. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
 }
 
 export function registerUpscaleCommand(program: Command, io: CliIo): void {

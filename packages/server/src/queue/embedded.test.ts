@@ -215,7 +215,7 @@ process.stdout.write('ready\\n');
       // Exactly one completed invocation and one finished notification per job.
       expect([...run.completed].sort()).toEqual(jobs.map((j) => j.id).sort());
       expect([...finished].sort()).toEqual(jobs.map((j) => j.id).sort());
-      expect((await readdir(join(dataDir, 'jobs'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      expect((await readdir(join(dataDir, 'jobs'))).filter((n) => n.endsWith('.part'))).toEqual([]);
     } finally {
       await sandbox.remove();
     }
@@ -226,7 +226,7 @@ process.stdout.write('ready\\n');
     const { mkdir } = await import('node:fs/promises');
     await mkdir(join(dataDir, 'jobs'), { recursive: true });
     await writeFile(join(dataDir, 'jobs', `${job.id}.json`), JSON.stringify({ seq: 1, record: job }));
-    await writeFile(join(dataDir, 'jobs', `${job.id}.json.123.1.tmp`), '{"half":');
+    await writeFile(join(dataDir, 'jobs', `.${job.id}.json.123-abcdef.part`), '{"half":');
     const queue = newQueue();
     expect(await queue.get(job.id)).toMatchObject({ status: 'error', errorCode: 'E_INTERNAL' });
     expect(await queue.countPending(job.keyId)).toBe(0);

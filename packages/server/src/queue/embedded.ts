@@ -4,7 +4,8 @@
  * the process loses nothing: at start, `queued` records are queued again and records left in
  * `processing` (the process died mid-job) go back to `queued`, oldest first.
  */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { isTempName, writeFileAtomic } from '@superres/models/node';
 import { join } from 'node:path';
 import type { JobProcessor, JobQueue, JobRecord, JobResult } from '../contracts.js';
 import { assertConcurrency, assertJobId, callListener, cloneRecord, errorFields, INTERNAL_ERROR_CODE, isFinished, sleep } from './common.js';
@@ -88,7 +89,6 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
   let closing = false;
   let closed: Promise<void> | undefined;
   let seqCounter = 0;
-  let tmpCounter = 0;
 
   const fileOf = (id: string) => join(jobsDir, `${id}.json`);
 
@@ -109,17 +109,8 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
     pending.splice(i, 0, entry.record.id);
   }
 
-  async function writeAtomic(id: string, body: string): Promise<void> {
-    const file = fileOf(id);
-    const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(body, 'utf8');
-      if (doFsync) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
+  function writeAtomic(id: string, body: string): Promise<void> {
+    return writeFileAtomic(fileOf(id), body, { mode: 0o600, fsync: doFsync });
   }
 
   /** Writes `record` (default: the entry's record as it is now); writes of one record happen in call order. */
@@ -150,7 +141,7 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
     const names = await readdir(jobsDir);
     const loaded: Entry[] = [];
     for (const name of names) {
-      if (name.endsWith('.tmp')) {
+      if (isTempName(name)) {
         // A write interrupted by a crash; the previous version of the record is still in place.
         await rm(join(jobsDir, name), { force: true });
         continue;

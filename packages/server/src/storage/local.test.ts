@@ -61,8 +61,8 @@ describe('createLocalStorage', () => {
     expect(names).toHaveLength(20);
     expect(names.every((n) => !n.startsWith('.'))).toBe(true);
 
-    await writeFile(path.join(dir, '.superres-tmp-deadbeef'), 'half');
-    expect(storage.resolve('.superres-tmp-deadbeef')).toBeUndefined();
+    await writeFile(path.join(dir, '.out.png.123-deadbeef.part'), 'half');
+    expect(storage.resolve('.out.png.123-deadbeef.part')).toBeUndefined();
     expect(await storage.clear()).toBe(20);
     expect(await readdir(dir)).toEqual([]);
   });

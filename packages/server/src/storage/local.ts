@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
-import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { InvalidOptionError } from '@superres/core';
+import { isTempName, writeFileAtomic } from '@superres/models/node';
 import type { Storage, StoredObject } from '../contracts.js';
 import { StorageError, assertSafeKey, contentTypeForKey, describeReceived, isSafeKey, trimTrailingSlashes } from './errors.js';
 
@@ -31,7 +31,6 @@ export interface LocalStorage extends Storage {
 }
 
 /** Temporary files start with a dot: never a valid key, so never served nor counted. */
-const TEMP_PREFIX = '.superres-tmp-';
 
 const optionsSchema = z.object({
   dir: z.string().min(1),
@@ -75,20 +74,10 @@ export function createLocalStorage(options: LocalStorageOptions): LocalStorage {
 
   async function put(key: string, bytes: Uint8Array, _contentType: string): Promise<StoredObject> {
     assertSafeKey(key);
-    const target = path.join(dir, key);
-    const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
       await ensureDir();
-      const handle = await open(temp, 'wx', 0o644);
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, target);
+      await writeFileAtomic(path.join(dir, key), bytes, { mode: 0o644 });
     } catch (error) {
-      await unlink(temp).catch(() => undefined);
       throw new StorageError(`could not write output "${key}" to ${dir}: ${(error as Error).message}`, {
         cause: error,
         details: { key, dir },
@@ -109,7 +98,7 @@ export function createLocalStorage(options: LocalStorageOptions): LocalStorage {
     for (const name of names) {
       const ours = isSafeKey(name);
       // Leftover temporaries (a crash between write and rename) go too, but are not counted.
-      if (!ours && !name.startsWith(TEMP_PREFIX)) continue;
+      if (!ours && !isTempName(name)) continue;
       const file = path.join(dir, name);
       try {
         if (!lstatSync(file).isFile()) continue;

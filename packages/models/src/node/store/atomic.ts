@@ -19,14 +19,30 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${unique}${TEMP_SUFFIX}`);
 }
 
-/** Writes bytes to a temp file, flushes it and renames it over `target`. */
-export async function writeFileAtomic(target: string, bytes: Uint8Array | string): Promise<void> {
+/** Whether a directory entry is one of tempPathFor's names (a leftover after a crash). */
+export function isTempName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
+}
+
+export interface AtomicWriteOptions {
+  /** File mode of the new file (default 0o666 minus umask). */
+  mode?: number;
+  /** Flush to disk before the rename (default true): a crash then leaves the old or the new file, whole. */
+  fsync?: boolean;
+}
+
+/** Writes bytes to a temp file, flushes it and renames it over `target`: readers never see half a file. */
+export async function writeFileAtomic(
+  target: string,
+  bytes: Uint8Array | string,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const temp = tempPathFor(target);
   try {
-    const handle = await open(temp, 'wx');
+    const handle = await open(temp, 'wx', options.mode);
     try {
       await handle.writeFile(bytes);
-      await handle.sync();
+      if (options.fsync !== false) await handle.sync();
     } finally {
       await handle.close();
     }
