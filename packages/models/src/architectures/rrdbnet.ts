@@ -14,7 +14,7 @@ import type { StateDict } from '../checkpoint/types.js';
 import { OnnxGraphBuilder, attr } from '../onnx/onnx-graph.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
 import { type RrdbConvKey, type RrdbKeyLayout, countBlocks, countUpconvs, rrdbConvKeys, rrdbKeyLayout } from './rrdbnet-keys.js';
-import { floatTensor, fmt, listNames, product, sameShape } from './tensor-utils.js';
+import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
 
 export const RRDB_ARCHITECTURE = 'RRDBNet';
 /** LeakyReLU slope in every RRDBNet variant. */
@@ -338,16 +338,8 @@ function checkForeign(stateDict: StateDict, convs: readonly RrdbConvKey[], layou
 function checkTensors(stateDict: StateDict, expected: Map<string, readonly number[]>): void {
   const problems: string[] = [];
   for (const [name, shape] of expected) {
-    const entry = stateDict.get(name);
-    if (!entry) {
-      problems.push(`missing tensor ${name} (expected shape ${fmt(shape)})`);
-    } else if (!sameShape(entry.shape, shape)) {
-      problems.push(`tensor ${name} has shape ${fmt(entry.shape)}, expected ${fmt(shape)}`);
-    } else if (!(entry.data instanceof Float32Array)) {
-      problems.push(`tensor ${name} holds ${entry.dtype} values, expected floating point`);
-    } else if (entry.data.length !== product(shape)) {
-      problems.push(`tensor ${name} has ${entry.data.length} values, its shape ${fmt(shape)} needs ${product(shape)}`);
-    }
+    const problem = tensorProblem(stateDict, name, shape);
+    if (problem) problems.push(problem);
   }
   if (problems.length > 0) {
     const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');

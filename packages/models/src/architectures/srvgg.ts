@@ -11,7 +11,7 @@ import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } 
 import type { StateDict } from '../checkpoint/types.js';
 import { OnnxGraphBuilder, attr } from '../onnx/onnx-graph.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
-import { floatTensor, fmt, listNames, product, sameShape } from './tensor-utils.js';
+import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
 
 export const SRVGG_ARCHITECTURE = 'SRVGGNetCompact';
 /** BasicSR's LeakyReLU slope for act_type 'leakyrelu'. */
@@ -220,16 +220,8 @@ function checkTensors(stateDict: StateDict, expected: Map<string, readonly numbe
   }
   for (const [name, shape] of expected) {
     if (name === badLast) continue;
-    const entry = stateDict.get(name);
-    if (!entry) {
-      problems.push(`missing tensor ${name} (expected shape ${fmt(shape)})`);
-    } else if (!sameShape(entry.shape, shape)) {
-      problems.push(`tensor ${name} has shape ${fmt(entry.shape)}, expected ${fmt(shape)}`);
-    } else if (!(entry.data instanceof Float32Array)) {
-      problems.push(`tensor ${name} holds ${entry.dtype} values, expected floating point`);
-    } else if (entry.data.length !== product(shape)) {
-      problems.push(`tensor ${name} has ${entry.data.length} values, its shape ${fmt(shape)} needs ${product(shape)}`);
-    }
+    const problem = tensorProblem(stateDict, name, shape);
+    if (problem) problems.push(problem);
   }
   const unexpected = [...stateDict.keys()].filter((k) => !expected.has(k));
   if (unexpected.length > 0) {

@@ -25,3 +25,15 @@ export function fmt(shape: readonly number[]): string {
 export function listNames(names: readonly string[]): string {
   return names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
 }
+
+/** What is wrong with one expected tensor (missing, wrong shape, not float), or undefined. */
+export function tensorProblem(stateDict: StateDict, name: string, shape: readonly number[]): string | undefined {
+  const entry = stateDict.get(name);
+  if (!entry) return `missing tensor ${name} (expected shape ${fmt(shape)})`;
+  if (!sameShape(entry.shape, shape)) return `tensor ${name} has shape ${fmt(entry.shape)}, expected ${fmt(shape)}`;
+  if (!(entry.data instanceof Float32Array)) return `tensor ${name} holds ${entry.dtype} values, expected floating point`;
+  if (entry.data.length !== product(shape)) {
+    return `tensor ${name} has ${entry.data.length} values, its shape ${fmt(shape)} needs ${product(shape)}`;
+  }
+  return undefined;
+}

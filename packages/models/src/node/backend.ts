@@ -25,7 +25,6 @@ import type * as OrtModule from 'onnxruntime-node';
 type Ort = typeof OrtModule;
 type OrtSession = OrtModule.InferenceSession;
 
-
 const CUDA_MISSING =
   'the CUDA execution provider libraries (libonnxruntime_providers_cuda, libonnxruntime_providers_shared) are missing or cannot load. ' +
   'onnxruntime-node downloads them at install time: reinstall it with ONNXRUNTIME_NODE_INSTALL=cuda12, and make the CUDA 12 and cuDNN 9 libraries loadable';
