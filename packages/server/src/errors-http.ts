@@ -23,7 +23,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   E_UNSUPPORTED_ARCH: 422,
   E_RATE_LIMITED: 429,
   E_ABORTED: 503,
-  E_NOT_AVAILABLE: 501,
+  E_UNAVAILABLE: 501,
   E_DOWNLOAD: 502,
   E_FETCH: 502,
   E_TIMEOUT: 504,

@@ -4,7 +4,6 @@ export type ServerErrorCode =
   | 'E_FORBIDDEN'
   | 'E_NOT_FOUND'
   | 'E_RATE_LIMITED'
-  | 'E_NOT_AVAILABLE'
   | 'E_INVALID_REQUEST';
 
 export class ServerError extends Error {
@@ -15,13 +14,6 @@ export class ServerError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.details = details;
-  }
-}
-
-/** A feature this server does not offer (yet), such as face_enhance. */
-export class NotAvailableError extends ServerError {
-  constructor(message: string) {
-    super('E_NOT_AVAILABLE', message);
   }
 }
 

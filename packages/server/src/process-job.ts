@@ -3,10 +3,9 @@
  * with the cached model -> PNG -> storage. Throws typed errors; the queue records them.
  */
 import { randomBytes } from 'node:crypto';
-import { upscale } from '@superres/core';
+import { UnavailableError, upscale } from '@superres/core';
 import type { FetchLimits, JobProcessor, Storage } from './contracts.js';
 import type { ServerConfig } from './config.js';
-import { NotAvailableError } from './errors.js';
 import { decodeImage, encodeImage } from './image-io.js';
 import type { ModelCache } from './model-cache.js';
 import { fetchImageBytes } from './net/safe-fetch.js';
@@ -32,7 +31,7 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
   return async (job, signal) => {
     const started = performance.now();
     if (job.input.faceEnhance) {
-      throw new NotAvailableError('face enhancement is not available yet: send face_enhance: false');
+      throw new UnavailableError('face enhancement is not available yet: send face_enhance: false');
     }
     const bytes = await fetchImage(job.input.url, { ...fetchLimitsOf(config), signal });
     signal.throwIfAborted();
