@@ -4,32 +4,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import sharp from 'sharp';
-import { upscale, type Image, type LoadedModel } from '@superres/core';
+import { maxAbsDiff, readRgb } from './support/images.js';
+import { upscale, type LoadedModel } from '@superres/core';
 import { pluginFromCheckpoint } from '@superres/models';
 import { loadModelFile } from '@superres/models/node';
 import { hasOnnxChecker, noCheckerReason, runOnnxChecker } from '../src/onnx/test-support/onnx-checker.js';
 import { fixture, needsFixture, repoRoot } from '../../../test-support/fixtures.js';
 
-sharp.concurrency(2);
 const referenceDir = join(repoRoot, 'packages/models/test/fixtures/reference/animevideov3');
-
-async function readRgb(path: string): Promise<Image> {
-  const { data, info } = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) };
-}
-
-function maxAbsDiff(a: Image, b: Image): { max: number; differing: number } {
-  expect([a.width, a.height, a.channels]).toEqual([b.width, b.height, b.channels]);
-  let max = 0;
-  let differing = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    const d = Math.abs(a.data[i]! - b.data[i]!);
-    if (d > 0) differing++;
-    if (d > max) max = d;
-  }
-  return { max, differing };
-}
 
 const weights = needsFixture('realesr-animevideov3.pth matches PyTorch', 'weights', 'realesr-animevideov3.pth');
 

@@ -9,14 +9,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import sharp from 'sharp';
+import { maxAbsDiff, readRgb } from './support/images.js';
 import { loadModel, upscale, type Image, type LoadedModel } from '@superres/core';
 import { pluginFromCheckpoint } from '@superres/models';
 import { loadModelFile } from '@superres/models/node';
 import { createWebBackend } from '@superres/models/web';
 import { repoRoot } from '../../../test-support/fixtures.js';
 
-sharp.concurrency(2);
 const variantsDir = join(repoRoot, 'packages/models/test/fixtures/variants');
 
 interface Run {
@@ -48,25 +47,8 @@ interface Manifest {
 
 const manifest = JSON.parse(readFileSync(join(variantsDir, 'manifest.json'), 'utf8')) as Manifest;
 
-async function readRgb(path: string): Promise<Image> {
-  const { data, info } = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) };
-}
-
 const sha256 = (data: Uint8Array | Uint16Array): string =>
   createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
-
-function maxAbsDiff(a: Image, b: Image): { max: number; differing: number } {
-  expect([a.width, a.height, a.channels]).toEqual([b.width, b.height, b.channels]);
-  let max = 0;
-  let differing = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    const d = Math.abs(a.data[i]! - b.data[i]!);
-    if (d > 0) differing++;
-    if (d > max) max = d;
-  }
-  return { max, differing };
-}
 
 let inputPromise: Promise<Image> | undefined;
 const input = (): Promise<Image> => (inputPromise ??= readRgb(join(variantsDir, manifest.input.file)));

@@ -1,5 +1,6 @@
 import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
 import { describe, expect, it } from 'vitest';
+import { random } from '../test-support/random.js';
 import type { StateDict } from '../checkpoint/types.js';
 import { createNodeBackend } from '../node/backend.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
@@ -8,18 +9,6 @@ import type { RrdbKeyLayout } from './rrdbnet-keys.js';
 import { type RrdbHyperparameters, buildRrdbOnnx, detectRrdb, rrdbGeometry, rrdbHyperparameters } from './rrdbnet.js';
 
 // ---- fixtures: random RRDBNet state dicts in each key layout ----------------------------------
-
-function random(seed: number): () => number {
-  // mulberry32: small, deterministic; values in [-0.5, 0.5).
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
 
 interface Spec {
   layout: RrdbKeyLayout;

@@ -27,6 +27,7 @@ import {
   type Tensor,
 } from '@superres/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { random } from '../test-support/random.js';
 import type { StateDict } from '../checkpoint/types.js';
 import { buildRrdbOnnx } from '../architectures/rrdbnet.js';
 import { buildSrvggOnnx, type SrvggActivation } from '../architectures/srvgg.js';
@@ -35,18 +36,6 @@ import { OnnxGraphBuilder } from '../onnx/onnx-graph.js';
 import { createWebBackend } from './index.js';
 
 const TOLERANCE = 1e-5;
-
-function random(seed: number): () => number {
-  // mulberry32: small and deterministic; values in [-0.5, 0.5).
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
 
 interface SrvggSpec {
   activation: SrvggActivation;
