@@ -9,23 +9,26 @@ import { quantize } from './quantize.js';
  * coordinate `(d + 0.5) * in / out - 0.5`, indices clamped at the edges. Works on `a / max` in
  * float like the reference and quantises the result. Memory: O(width + height).
  */
-export function resizeAlphaInto(source: Image, target: Image): void {
+export function resizeAlphaInto(source: Image, target: Image, rows: AlphaRows = {}): void {
   if (!hasAlpha(source.channels) || !hasAlpha(target.channels) || source.bitDepth !== target.bitDepth) {
     throw new BadImageError('resizeAlphaInto needs two images with alpha and the same bit depth');
   }
+  const originY = rows.originY ?? 0;
+  const from = rows.from ?? 0;
+  const to = rows.to ?? target.height;
   const max = maxValue(source.bitDepth);
   const xs = linearTaps(source.width, target.width);
-  const ys = linearTaps(source.height, target.height);
+  const ys = linearTaps(source.height, rows.fullHeight ?? target.height, originY + from, to - from);
   const src = source.data;
   const dst = target.data;
   const sStride = source.channels;
   const tStride = target.channels;
   const sRow = source.width * sStride;
   const a = sStride - 1;
-  for (let y = 0; y < target.height; y++) {
-    const r0 = ys.i0[y]! * sRow + a;
-    const r1 = ys.i1[y]! * sRow + a;
-    const ty = ys.t[y]!;
+  for (let y = from; y < to; y++) {
+    const r0 = ys.i0[y - from]! * sRow + a;
+    const r1 = ys.i1[y - from]! * sRow + a;
+    const ty = ys.t[y - from]!;
     let d = y * target.width * tStride + tStride - 1;
     for (let x = 0; x < target.width; x++, d += tStride) {
       const c0 = xs.i0[x]! * sStride;
@@ -38,22 +41,34 @@ export function resizeAlphaInto(source: Image, target: Image): void {
   }
 }
 
+/** Which rows to write: `target` may be a band whose row 0 is row `originY` of a `fullHeight`-tall image. */
+export interface AlphaRows {
+  /** Height of the whole resized image; default target.height. */
+  fullHeight?: number;
+  /** The full image's row that target's row 0 is; default 0. */
+  originY?: number;
+  /** Target rows to write, `from` inclusive, `to` exclusive; default all. */
+  from?: number;
+  to?: number;
+}
+
 interface LinearTaps {
   i0: Int32Array;
   i1: Int32Array;
   t: Float64Array;
 }
 
-function linearTaps(inSize: number, outSize: number): LinearTaps {
-  const taps = { i0: new Int32Array(outSize), i1: new Int32Array(outSize), t: new Float64Array(outSize) };
+/** Taps of outputs `first` .. `first + count - 1` of an `outSize` resize (all of them by default). */
+function linearTaps(inSize: number, outSize: number, first = 0, count = outSize): LinearTaps {
+  const taps = { i0: new Int32Array(count), i1: new Int32Array(count), t: new Float64Array(count) };
   const scale = inSize / outSize;
   const last = inSize - 1;
-  for (let d = 0; d < outSize; d++) {
-    const f = Math.fround((d + 0.5) * scale - 0.5);
+  for (let k = 0; k < count; k++) {
+    const f = Math.fround((first + k + 0.5) * scale - 0.5);
     const i = Math.floor(f);
-    taps.i0[d] = Math.min(Math.max(i, 0), last);
-    taps.i1[d] = Math.min(Math.max(i + 1, 0), last);
-    taps.t[d] = Math.fround(f - i);
+    taps.i0[k] = Math.min(Math.max(i, 0), last);
+    taps.i1[k] = Math.min(Math.max(i + 1, 0), last);
+    taps.t[k] = Math.fround(f - i);
   }
   return taps;
 }

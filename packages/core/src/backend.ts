@@ -13,10 +13,18 @@ export interface SessionOptions {
 
 export interface RunOptions {
   signal?: AbortSignalLike;
+  /** The caller hands over the input's buffer (see InferenceSession.run). */
+  transfer?: boolean;
 }
 
 /** One loaded ONNX graph with a single image input and a single image output. */
 export interface InferenceSession {
+  /** How many runs can proceed at once (e.g. a pool of workers); undefined = 1. */
+  readonly parallelism?: number;
+  /**
+   * Runs the graph. With `transfer`, the session may take ownership of `input.data`'s buffer
+   * (move it to a worker without a copy): the caller must not use it afterwards.
+   */
   run(input: Tensor, options?: RunOptions): Promise<Tensor>;
   release(): Promise<void>;
 }

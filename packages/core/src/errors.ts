@@ -151,3 +151,30 @@ export function throwIfAborted(signal: AbortSignalLike | undefined): void {
 export function isSuperresError(value: unknown): value is SuperresError {
   return value instanceof SuperresError;
 }
+
+const ERROR_CLASSES: Record<ErrorCode, new (message: string, options?: SuperresErrorOptions) => SuperresError> = {
+  E_INVALID_OPTION: InvalidOptionError,
+  E_BAD_IMAGE: BadImageError,
+  E_IMAGE_TOO_LARGE: ImageTooLargeError,
+  E_BAD_CHECKPOINT: BadCheckpointError,
+  E_UNSAFE_CHECKPOINT: UnsafeCheckpointError,
+  E_UNSUPPORTED_ARCH: UnsupportedArchitectureError,
+  E_MODEL_NOT_FOUND: ModelNotFoundError,
+  E_DUPLICATE_MODEL: DuplicateModelError,
+  E_CHECKSUM: ChecksumError,
+  E_DOWNLOAD: DownloadError,
+  E_URL_REFUSED: UrlRefusedError,
+  E_STORAGE: StorageError,
+  E_UNAVAILABLE: UnavailableError,
+  E_BACKEND: BackendError,
+  E_ABORTED: AbortedError,
+};
+
+/**
+ * The SuperresError subclass for `code` (errors that crossed a worker or process boundary as
+ * plain data come back as the class they were thrown as); an unknown code gives a BackendError.
+ */
+export function superresErrorFromCode(code: string, message: string, options?: SuperresErrorOptions): SuperresError {
+  const Class = (ERROR_CLASSES as Record<string, (typeof ERROR_CLASSES)[ErrorCode] | undefined>)[code] ?? BackendError;
+  return new Class(message, options);
+}

@@ -13,3 +13,5 @@ export * from './stitch.js';
 export * from './alpha.js';
 export * from './resample.js';
 export * from './upscale.js';
+export * from './tile-policy.js';
+export { yieldToEventLoop, createSlicer, TIME_SLICE_MS, type Slicer } from './schedule.js';

@@ -5,6 +5,8 @@ import type { ModelGeometry, ModelPlugin, OnnxBuildOptions } from './plugin.js';
 /** A plugin's geometry joined to a live inference session: what `upscale()` runs. */
 export interface LoadedModel extends ModelGeometry {
   readonly id: string;
+  /** How many runs the backend can carry out at once (its worker count); default 1. */
+  readonly parallelism?: number;
   run(input: Tensor, options?: RunOptions): Promise<Tensor>;
   release(): Promise<void>;
 }
@@ -29,6 +31,8 @@ export function fromSession(geometry: ModelGeometry & { id: string }, session: I
     scale: geometry.scale,
     alignment: geometry.alignment,
     receptiveRadius: geometry.receptiveRadius,
+    ...(geometry.workingBytesPerPixel !== undefined ? { workingBytesPerPixel: geometry.workingBytesPerPixel } : {}),
+    ...(session.parallelism !== undefined ? { parallelism: session.parallelism } : {}),
     run: (input, options) => session.run(input, options),
     release: () => session.release(),
   };

@@ -18,6 +18,12 @@ export interface ModelGeometry {
   readonly alignment: number;
   /** Smallest tile pad (input pixels) that makes tiled inference equal to whole-image inference. */
   readonly receptiveRadius: number;
+  /**
+   * Bytes the runtime holds per input pixel of a tile while it runs it (live activations and the
+   * output), estimated from the graph; sizes automatic tiles. Unknown (foreign graphs): the
+   * pipeline assumes DEFAULT_WORKING_BYTES_PER_PIXEL.
+   */
+  readonly workingBytesPerPixel?: number;
 }
 
 export interface OnnxBuildOptions {

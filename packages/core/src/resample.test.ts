@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from './errors.js';
 import { createImage } from './image.js';
-import { lanczos, lanczosTaps, resampleLanczos } from './resample.js';
+import { createLanczosStream, lanczos, lanczosTaps, resampleLanczos } from './resample.js';
 import { randomImage } from './test-support/images.js';
 
 describe('lanczos kernel and taps', () => {
@@ -74,5 +74,33 @@ describe('resampleLanczos', () => {
   it('rejects bad sizes', () => {
     expect(() => resampleLanczos(createImage(2, 2, 3, 8), 0, 2)).toThrow(InvalidOptionError);
     expect(() => resampleLanczos(createImage(2, 2, 3, 8), 2, 2.5)).toThrow(/height/);
+  });
+});
+
+describe('createLanczosStream', () => {
+  it('gives the same pixels whatever rows it is fed at a time', async () => {
+    for (const [w, h, ow, oh] of [[37, 29, 111, 87], [40, 33, 13, 9], [8, 64, 8, 7]] as const) {
+      const image = randomImage(w, h, 4, 16, w + h);
+      const whole = resampleLanczos(image, ow, oh);
+      for (const chunk of [1, 3, 7, h]) {
+        const out = createImage(ow, oh, 4, 16);
+        const stream = createLanczosStream(image, out);
+        for (let y = 0; y < h; y += chunk) {
+          // Each chunk from its own buffer, as bands of tiles arrive.
+          const rows = Math.min(chunk, h - y);
+          const band = createImage(w, rows, 4, 16);
+          band.data.set(image.data.subarray(y * w * 4, (y + rows) * w * 4));
+          stream.push(band, y, rows, y);
+        }
+        expect(stream.rowsDone).toBe(oh);
+        expect(out.data).toEqual(whole.data);
+      }
+    }
+  });
+
+  it('refuses rows out of order', async () => {
+    const image = randomImage(4, 4, 3);
+    const stream = createLanczosStream(image, createImage(8, 8, 3, 8));
+    expect(() => stream.push(image, 1, 1)).toThrow(InvalidOptionError);
   });
 });

@@ -62,6 +62,75 @@ export function lanczosTaps(inSize: number, outSize: number, a = LANCZOS_A): Res
  */
 export function resampleLanczos(image: Image, width: number, height: number): Image {
   validateImage(image);
+  checkSize(width, height);
+  const out = createImage(width, height, image.channels, image.bitDepth);
+  createLanczosStream(image, out).push(image, 0, image.height);
+  return out;
+}
+
+/**
+ * Lanczos resampling fed by rows: `push` hands over input rows in order (any number at a time,
+ * from any buffer of the input's width), and every output row whose taps are all there is written
+ * to `out` at once. Only a ring of a kernel's height of horizontally resampled rows is kept, so
+ * the input never needs to exist whole: the pipeline pushes each band of tiles as it completes.
+ */
+export interface LanczosStream {
+  /** Input rows `first` .. `first + count - 1`, read from `rows` (whose row 0 is input row `rowsOrigin`). */
+  push(rows: Image, first: number, count: number, rowsOrigin?: number): void;
+  /** Output rows written so far. */
+  readonly rowsDone: number;
+}
+
+export function createLanczosStream(input: Pick<Image, 'width' | 'height' | 'channels' | 'bitDepth'>, out: Image): LanczosStream {
+  checkSize(out.width, out.height);
+  const h = lanczosTaps(input.width, out.width);
+  const v = lanczosTaps(input.height, out.height);
+  const channels = input.channels;
+  const rowLength = out.width * channels;
+  const ringSize = Math.min(v.stride, input.height);
+  const ring = new Float64Array(ringSize * rowLength);
+  const acc = new Float64Array(rowLength);
+  const max = maxValue(out.bitDepth);
+  const dst = out.data;
+  let next = 0; // next input row expected
+  let y = 0; // next output row to write
+  const emitReady = () => {
+    // Output row y is ready once its last tap's input row has arrived.
+    while (y < out.height && v.start[y]! + v.count[y]! <= next) {
+      const first = v.start[y]!;
+      const n = v.count[y]!;
+      acc.fill(0);
+      for (let k = 0; k < n; k++) {
+        const w = v.weights[y * v.stride + k]!;
+        const base = ((first + k) % ringSize) * rowLength;
+        for (let i = 0; i < rowLength; i++) acc[i]! += w * ring[base + i]!;
+      }
+      const o = y * rowLength;
+      for (let i = 0; i < rowLength; i++) {
+        const value = acc[i]!;
+        dst[o + i] = value <= 0 ? 0 : value >= max ? max : roundHalfEven(value);
+      }
+      y++;
+    }
+  };
+  return {
+    push(rows, first, count, rowsOrigin = 0) {
+      if (first !== next || rows.width !== input.width || rows.channels !== channels) {
+        throw new InvalidOptionError(`Lanczos stream: expected input row ${next} of width ${input.width}, got row ${first} of width ${rows.width}`);
+      }
+      for (let r = first; r < first + count; r++) {
+        resampleRow(rows, r - rowsOrigin, h, ring, (r % ringSize) * rowLength);
+        next = r + 1;
+        emitReady();
+      }
+    },
+    get rowsDone() {
+      return y;
+    },
+  };
+}
+
+function checkSize(width: number, height: number): void {
   for (const [name, value] of [['width', width], ['height', height]] as const) {
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new InvalidOptionError(`Resample ${name} must be an integer >= 1, got ${String(value)}`, {
@@ -69,42 +138,9 @@ export function resampleLanczos(image: Image, width: number, height: number): Im
       });
     }
   }
-  const out = createImage(width, height, image.channels, image.bitDepth);
-  const h = lanczosTaps(image.width, width);
-  const v = lanczosTaps(image.height, height);
-  const channels = image.channels;
-  const rowLength = width * channels;
-  const ringSize = Math.min(v.stride, image.height);
-  const ring = new Float64Array(ringSize * rowLength);
-  const ringRow = new Int32Array(ringSize).fill(-1);
-  const acc = new Float64Array(rowLength);
-  const max = maxValue(image.bitDepth);
-  const dst = out.data;
-  for (let y = 0; y < height; y++) {
-    const first = v.start[y]!;
-    const n = v.count[y]!;
-    acc.fill(0);
-    for (let k = 0; k < n; k++) {
-      const sy = first + k;
-      const slot = sy % ringSize;
-      if (ringRow[slot] !== sy) {
-        resampleRow(image, sy, h, ring, slot * rowLength);
-        ringRow[slot] = sy;
-      }
-      const w = v.weights[y * v.stride + k]!;
-      const base = slot * rowLength;
-      for (let i = 0; i < rowLength; i++) acc[i]! += w * ring[base + i]!;
-    }
-    const o = y * rowLength;
-    for (let i = 0; i < rowLength; i++) {
-      const value = acc[i]!;
-      dst[o + i] = value <= 0 ? 0 : value >= max ? max : roundHalfEven(value);
-    }
-  }
-  return out;
 }
 
-/** Horizontal pass of input row `sy` into `into` at `offset`. */
+/** Horizontal pass of row `sy` of `image` into `into` at `offset`. */
 function resampleRow(image: Image, sy: number, taps: ResampleTaps, into: Float64Array, offset: number): void {
   const channels = image.channels;
   const src = image.data;

@@ -31,17 +31,38 @@ export function extractTile(
   mapY: Int32Array,
   channels: ChannelMap,
 ): Tensor {
+  const tensor = allocateTile(rect, mapX, mapY);
+  extractTileRows(image, rect, mapX, mapY, channels, tensor.data, 0, rect.height);
+  return tensor;
+}
+
+/** An empty [1, 3, h, w] tensor for `rect`, checked to lie inside the padded image. */
+export function allocateTile(rect: Rect, mapX: Int32Array, mapY: Int32Array): Tensor {
   const { width: w, height: h } = rect;
   if (rect.x < 0 || rect.y < 0 || rect.x + w > mapX.length || rect.y + h > mapY.length) {
     throw new BadImageError(`Tile ${w}x${h}+${rect.x}+${rect.y} lies outside the ${mapX.length}x${mapY.length} padded image`);
   }
+  return { data: new Float32Array(3 * w * h), dims: [1, 3, h, w] };
+}
+
+/** extractTile for rows `from` .. `to - 1` of the tile, into `data` (a tile-sized tensor's data). */
+export function extractTileRows(
+  image: Image,
+  rect: Rect,
+  mapX: Int32Array,
+  mapY: Int32Array,
+  channels: ChannelMap,
+  data: Float32Array,
+  from: number,
+  to: number,
+): void {
+  const { width: w, height: h } = rect;
   const plane = w * h;
-  const data = new Float32Array(3 * plane);
   const src = image.data;
   const stride = image.channels;
   const max = maxValue(image.bitDepth);
   const [c0, c1, c2] = channels;
-  for (let y = 0; y < h; y++) {
+  for (let y = from; y < to; y++) {
     const rowBase = mapY[rect.y + y]! * image.width;
     let o = y * w;
     for (let x = 0; x < w; x++, o++) {
@@ -51,7 +72,6 @@ export function extractTile(
       data[2 * plane + o] = src[s + c2]! / max;
     }
   }
-  return { data, dims: [1, 3, h, w] };
 }
 
 /** An image (or a rectangle of it) as a [1, 3, h, w] RGB tensor in [0, 1]; gray replicated, alpha dropped. */

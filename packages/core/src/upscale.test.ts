@@ -143,12 +143,27 @@ describe('upscale: outscale', () => {
   it('x4 model, outscale 3 on 126x126 gives 378x378 via Lanczos', async () => {
     const model = createToyModel({ scale: 4, layers: 1 });
     const image = randomImage(126, 126, 3, 8, 1);
-    const stages: string[] = [];
-    const out = await upscale(image, model, { outscale: 3, tile: 64, onProgress: (p) => stages.push(p.stage) });
+    const out = await upscale(image, model, { outscale: 3, tile: 64 });
     expect([out.width, out.height, out.channels, out.bitDepth]).toEqual([378, 378, 3, 8]);
-    expect(stages.at(-1)).toBe('resample');
     const native = await upscale(image, model, { tile: 64 });
     expect(firstDiff(out, resampleLanczos(native, 378, 378))).toBe(-1);
+  });
+
+  it('resamples band by band exactly like resampling the whole native image', async () => {
+    const model = createToyModel({ scale: 4, alignment: 2, layers: 1 });
+    for (const [channels, bitDepth, alpha] of [[3, 8, 'model'], [4, 8, 'model'], [4, 16, 'resize'], [2, 8, 'resize'], [1, 16, 'model']] as const) {
+      const image = randomImage(37, 29, channels, bitDepth, channels * 7 + bitDepth);
+      const native = await upscale(image, model, { tile: 0, alpha });
+      for (const outscale of [3, 1.5, 5.25, 0.5]) {
+        for (const tile of [6, 10, 0]) {
+          const banded = await upscale(image, model, { outscale, tile, tilePad: 1, alpha, prePad: 3 });
+          const size = [Math.floor(37 * outscale + 1e-9), Math.floor(29 * outscale + 1e-9)] as const;
+          const whole = resampleLanczos(await upscale(image, model, { tile, tilePad: 1, alpha, prePad: 3 }), size[0], size[1]);
+          expect(firstDiff(banded, whole), `${channels}ch ${bitDepth}-bit ${alpha} x${outscale} tile ${tile}`).toBe(-1);
+        }
+      }
+      expect(native.channels).toBe(channels);
+    }
   });
 
   it('sizes: floor(size * outscale) with float error nudged, at least 1; native scale skips resampling', async () => {
@@ -185,7 +200,7 @@ describe('upscale: progress, abort, validation, backend errors', () => {
     expect(events.every((e) => e.tilesTotal === 18 && e.stage === 'inference')).toBe(true);
   });
 
-  it('aborts between tiles with AbortedError', async () => {
+  it('aborts between tiles with AbortedError, within one tile of the abort', async () => {
     const model = createToyModel({ scale: 2 });
     const controller = new AbortController();
     const run = upscale(randomImage(10, 10, 3), model, {
@@ -196,7 +211,8 @@ describe('upscale: progress, abort, validation, backend errors', () => {
       },
     });
     await expect(run).rejects.toBeInstanceOf(AbortedError);
-    expect(model.calls.length).toBe(2);
+    // Tile 3 was prepared and started while tile 2 ran (one tile ahead); nothing after it.
+    expect(model.calls.length).toBe(3);
   });
 
   it('an already aborted signal runs nothing', async () => {
@@ -206,19 +222,22 @@ describe('upscale: progress, abort, validation, backend errors', () => {
     expect(model.calls.length).toBe(0);
   });
 
-  it('passes the signal to model.run and maps a run aborted mid-way to AbortedError', async () => {
+  it('passes a signal linked to the caller\'s to model.run and maps a run aborted mid-way to AbortedError', async () => {
     const controller = new AbortController();
-    const seen: unknown[] = [];
+    const seen: Array<{ aborted: boolean } | undefined> = [];
+    let abortedAfter: boolean | undefined;
     const model: LoadedModel = {
       ...createToyModel({ scale: 1 }),
       async run(_input, options) {
-        seen.push(options?.signal);
+        seen.push(options?.signal && { aborted: options.signal.aborted });
         controller.abort();
+        abortedAfter = options?.signal?.aborted;
         throw new Error('session interrupted');
       },
     };
     await expect(upscale(randomImage(4, 4, 3), model, { signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
-    expect(seen).toEqual([controller.signal]);
+    expect(seen).toEqual([{ aborted: false }]);
+    expect(abortedAfter).toBe(true);
   });
 
   it.each([

@@ -1,109 +1,26 @@
-import { z } from 'zod';
-import { resizeAlphaInto } from './alpha.js';
-import {
-  AbortedError,
-  BackendError,
-  ImageTooLargeError,
-  InvalidOptionError,
-  isSuperresError,
-  throwIfAborted,
-} from './errors.js';
+import { AbortedError, BackendError, ImageTooLargeError, InvalidOptionError, isSuperresError, throwIfAborted } from './errors.js';
 import type { Image, Tensor } from './image.js';
-import { createImage, hasAlpha, imageBytes, MAX_IMAGE_BYTES, validateImage } from './image.js';
+import { hasAlpha, imageBytes, MAX_IMAGE_BYTES, validateImage } from './image.js';
 import type { LoadedModel } from './model.js';
+import { createOutputAssembly, type BandRows } from './output-assembly.js';
 import { alignUp, reflectPadMap } from './padding.js';
-import { resampleLanczos } from './resample.js';
+import { ProgressMeter } from './progress.js';
+import { createSlicer, type Slicer } from './schedule.js';
 import type { AbortSignalLike } from './signal.js';
-import type { StitchTarget } from './stitch.js';
-import { stitchTile } from './stitch.js';
+import { linkedAbortController } from './signal.js';
+import { stitchHeight, stitchTile, type StitchTarget } from './stitch.js';
 import type { ChannelMap } from './tensor.js';
-import { alphaChannels, colorChannels, extractTile } from './tensor.js';
+import { allocateTile, alphaChannels, colorChannels, extractTileRows } from './tensor.js';
+import { autoTilePad, autoTileSize } from './tile-policy.js';
 import type { TilePlan } from './tiling.js';
 import { planTiles } from './tiling.js';
+import { describe, resolveUpscaleOptions, type ResolvedUpscaleOptions, type UpscaleOptions } from './upscale-options.js';
 
-export interface UpscaleProgress {
-  tilesDone: number;
-  tilesTotal: number;
-  stage: 'inference' | 'resample';
-}
+export { resolveUpscaleOptions, type ResolvedUpscaleOptions, type UpscaleOptions } from './upscale-options.js';
+export type { UpscaleProgress } from './progress.js';
 
-export interface UpscaleOptions {
-  /** Tile edge in input pixels; 0 (default) runs the whole image at once. */
-  tile?: number;
-  /** Context added around each tile (default 10); >= model.receptiveRadius makes tiling exact. */
-  tilePad?: number;
-  /** Reflect padding on the right and bottom before inference (default 0). */
-  prePad?: number;
-  /** Final scale factor (default model.scale); other values are Lanczos-resampled. */
-  outscale?: number;
-  /** Alpha through the model ('model', default) or bilinear-resized ('resize'). */
-  alpha?: 'model' | 'resize';
-  signal?: AbortSignalLike;
-  onProgress?: (progress: UpscaleProgress) => void;
-}
-
-export interface ResolvedUpscaleOptions {
-  tile: number;
-  tilePad: number;
-  prePad: number;
-  outscale: number;
-  alpha: 'model' | 'resize';
-  signal: AbortSignalLike | undefined;
-  onProgress: ((progress: UpscaleProgress) => void) | undefined;
-}
-
-const isSignal = (v: unknown): v is AbortSignalLike =>
-  typeof v === 'object' && v !== null && typeof (v as { aborted?: unknown }).aborted === 'boolean';
-
-const nonNegativeInt = z.number().int().min(0);
-const optionsSchema = z.object({
-  tile: nonNegativeInt.optional(),
-  tilePad: nonNegativeInt.optional(),
-  prePad: nonNegativeInt.optional(),
-  outscale: z.number().positive().optional(),
-  alpha: z.enum(['model', 'resize']).optional(),
-  signal: z.custom<AbortSignalLike>(isSignal).optional(),
-  onProgress: z.custom<(progress: UpscaleProgress) => void>((v) => typeof v === 'function').optional(),
-});
-
-const expected: Record<keyof UpscaleOptions, string> = {
-  tile: 'an integer >= 0 (0 = no tiling)',
-  tilePad: 'an integer >= 0',
-  prePad: 'an integer >= 0',
-  outscale: 'a finite number > 0',
-  alpha: "'model' or 'resize'",
-  signal: 'an AbortSignal',
-  onProgress: 'a function',
-};
-
-/** Validates `upscale()` options and fills in defaults; InvalidOptionError names the bad option. */
-export function resolveUpscaleOptions(options: unknown, modelScale: number): ResolvedUpscaleOptions {
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-    throw new InvalidOptionError(`upscale options: expected an object, received ${describe(options)}`, {
-      details: { option: 'options' },
-    });
-  }
-  const result = optionsSchema.safeParse(options ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const key = String(issue?.path[0] ?? 'options') as keyof UpscaleOptions;
-    const received = (options as Record<string, unknown>)[key];
-    throw new InvalidOptionError(
-      `Invalid upscale option "${key}": expected ${expected[key] ?? 'a valid value'}, received ${describe(received)}`,
-      { details: { option: key, received: received as unknown }, cause: result.error },
-    );
-  }
-  const o = result.data;
-  return {
-    tile: o.tile ?? 0,
-    tilePad: o.tilePad ?? 10,
-    prePad: o.prePad ?? 0,
-    outscale: o.outscale ?? modelScale,
-    alpha: o.alpha ?? 'model',
-    signal: o.signal,
-    onProgress: o.onProgress,
-  };
-}
+/** Values copied (extract) or quantised (stitch) between two chances for the event loop to run. */
+const VALUES_PER_SLICE_CHECK = 1 << 16;
 
 /** Final size for `outscale`: floor(size * outscale), with a nudge for float error, at least 1. */
 export function outputSize(width: number, height: number, outscale: number): { width: number; height: number } {
@@ -113,70 +30,186 @@ export function outputSize(width: number, height: number, outscale: number): { w
   };
 }
 
+/** What 'auto' became for one image and model: the tile plan `upscale()` runs. */
+export interface TileSettings {
+  /** Tile edge in (aligned) input pixels; 0 = the whole image as one tile. */
+  tile: number;
+  tilePad: number;
+}
+
+/** Resolves 'auto' tile and pad for this image and model, rounded up to the model's alignment. */
+export function tileSettings(image: Image, model: LoadedModel, options: UpscaleOptions = {}): TileSettings {
+  validateImage(image);
+  checkModel(model);
+  const opts = resolveUpscaleOptions(options, model.scale);
+  return resolveTiles(image, model, opts).settings;
+}
+
 interface Pass {
   channels: ChannelMap;
   target: StitchTarget;
 }
 
+interface WorkItem {
+  plan: TilePlan;
+  pass: Pass;
+  band: BandRows;
+  /** The band's last tile: once stitched, the band is complete. */
+  closesBand: boolean;
+}
+
 /**
  * Real-ESRGAN's `RealESRGANer.enhance` as a streaming pipeline: pre-pad and alignment pad by
- * reflection (coordinates only), tiles run one after another, each tile's crop quantised
- * straight into an output image of the input's channels and bit depth, alpha through the model
- * or resized, then an optional Lanczos resample to `outscale`.
+ * reflection (coordinates only), tiles sized to a memory budget, each tile's crop quantised
+ * straight into the output (or, at a scale other than the model's, into a band of rows that is
+ * Lanczos-resampled as soon as it is complete), alpha through the model or resized.
+ *
+ * Pipelined: while the backend runs one tile, the next is extracted and the previous stitched;
+ * a backend that runs several at once (`model.parallelism`) gets that many. Work on the caller's
+ * thread is cut in slices that yield to the event loop. Cancellation through `signal` answers at
+ * once: the tile a backend is running finishes there, unused.
  */
 export async function upscale(image: Image, model: LoadedModel, options?: UpscaleOptions): Promise<Image> {
   validateImage(image);
   checkModel(model);
   const opts = resolveUpscaleOptions(options, model.scale);
-  const { signal, onProgress } = opts;
-  throwIfAborted(signal);
-
-  const { scale, alignment } = model;
-  // Refuse before any inference what could not be allocated at the end.
+  throwIfAborted(opts.signal);
+  const { scale } = model;
   const size = outputSize(image.width, image.height, opts.outscale);
-  for (const [w, h] of [[image.width * scale, image.height * scale], [size.width, size.height]] as const) {
-    if (imageBytes(w, h, image.channels, image.bitDepth) > MAX_IMAGE_BYTES) {
-      throw new ImageTooLargeError(
-        `Upscaling ${image.width}x${image.height} needs a ${w}x${h} image, over the ${MAX_IMAGE_BYTES}-byte limit`,
-        { details: { width: w, height: h } },
-      );
-    }
+  const native = { width: image.width * scale, height: image.height * scale };
+  refuseTooLarge(image, size);
+
+  const { settings, mapX, mapY } = resolveTiles(image, model, opts);
+  const plans = planTiles({ width: mapX.length, height: mapY.length, tile: settings.tile, tilePad: settings.tilePad, scale });
+  const alphaByModel = hasAlpha(image.channels) && opts.alpha === 'model';
+  const passes: Pass[] = [{ channels: colorChannels(image.channels), target: image.channels <= 2 ? 'gray' : 'rgb' }];
+  if (alphaByModel) passes.push({ channels: alphaChannels(image.channels), target: 'alpha' });
+  const items = workItems(plans, passes, native.height);
+  const maxBandHeight = items.reduce((most, i) => Math.max(most, i.band.height), 0);
+  if (size.width !== native.width || size.height !== native.height) {
+    refuseTooLarge(image, { width: native.width, height: maxBandHeight }, 'a band of');
   }
+  const assembly = createOutputAssembly({
+    source: image,
+    nativeWidth: native.width,
+    nativeHeight: native.height,
+    width: size.width,
+    height: size.height,
+    maxBandHeight,
+    resizeAlpha: hasAlpha(image.channels) && !alphaByModel,
+  });
+
+  const meter = new ProgressMeter(items.length, items.reduce((sum, i) => sum + i.plan.input.width * i.plan.input.height, 0));
+  const slicer = createSlicer();
+  const link = linkedAbortController(opts.signal);
+  const runSignal = link?.controller.signal ?? opts.signal;
+  const depth = Math.max(1, model.parallelism ?? 1) + 1;
+  const inFlight: Array<Promise<Tensor>> = [];
+  let next = 0;
+  try {
+    for (let done = 0; done < items.length; done++) {
+      // Keep the backend fed: tiles are prepared while earlier ones run.
+      while (next < items.length && inFlight.length < depth) {
+        throwIfAborted(opts.signal);
+        const item = items[next++]!;
+        const input = await extract(image, item, mapX, mapY, slicer);
+        const running = runTile(model, input, item.plan, runSignal, opts.signal);
+        running.catch(() => undefined); // awaited below, in order; a failure ends the job then
+        inFlight.push(running);
+      }
+      const item = items[done]!;
+      const output = await inFlight.shift()!;
+      throwIfAborted(opts.signal);
+      await stitch(assembly.target(item.band), output, item, slicer);
+      if (item.closesBand) await assembly.bandDone(item.band, slicer);
+      opts.onProgress?.(meter.tileDone(item.plan.input.width * item.plan.input.height));
+    }
+  } catch (error) {
+    // Tiles queued behind a failure (or a cancellation) are dropped from the backend's queue.
+    link?.controller.abort(error);
+    throw error;
+  } finally {
+    link?.unlink();
+  }
+  throwIfAborted(opts.signal);
+  return assembly.output;
+}
+
+function resolveTiles(image: Image, model: LoadedModel, opts: ResolvedUpscaleOptions) {
+  const { scale, alignment } = model;
   const mapX = reflectPadMap(image.width, opts.prePad, alignment);
   const mapY = reflectPadMap(image.height, opts.prePad, alignment);
   // Tiles and pads are rounded up to the alignment so every tile the model sees is aligned
   // (the reference only works when they already are; then this changes nothing).
-  const plans = planTiles({
-    width: mapX.length,
-    height: mapY.length,
-    tile: opts.tile === 0 ? 0 : alignUp(opts.tile, alignment),
-    tilePad: alignUp(opts.tilePad, alignment),
-    scale,
-  });
+  const tilePad = alignUp(opts.tilePad === 'auto' ? autoTilePad(model.receptiveRadius) : opts.tilePad, alignment);
+  const size = outputSize(image.width, image.height, opts.outscale);
+  const banded = size.width !== image.width * scale || size.height !== image.height * scale;
+  const tile =
+    opts.tile === 'auto'
+      ? autoTileSize({
+          width: mapX.length,
+          height: mapY.length,
+          tilePad,
+          scale,
+          alignment,
+          channels: image.channels,
+          bytesPerSample: image.bitDepth / 8,
+          workingBytesPerPixel: model.workingBytesPerPixel,
+          parallelism: model.parallelism,
+          banded,
+          maxMemory: opts.maxMemory,
+        })
+      : opts.tile === 0
+        ? 0
+        : alignUp(opts.tile, alignment);
+  return { settings: { tile, tilePad }, mapX, mapY };
+}
 
-  const native = createImage(image.width * scale, image.height * scale, image.channels, image.bitDepth);
-  const alphaByModel = hasAlpha(image.channels) && opts.alpha === 'model';
-  const passes: Pass[] = [{ channels: colorChannels(image.channels), target: image.channels <= 2 ? 'gray' : 'rgb' }];
-  if (alphaByModel) passes.push({ channels: alphaChannels(image.channels), target: 'alpha' });
-
-  const tilesTotal = plans.length * passes.length;
-  let tilesDone = 0;
-  for (const pass of passes) {
-    for (const plan of plans) {
-      throwIfAborted(signal);
-      const input = extractTile(image, plan.input, mapX, mapY, pass.channels);
-      const output = await runTile(model, input, plan, signal);
-      stitchTile(native, output, plan, pass.target);
-      tilesDone++;
-      onProgress?.({ tilesDone, tilesTotal, stage: 'inference' });
-    }
+/** Tiles band by band (a row of tiles), every pass of a band before the next band. */
+function workItems(plans: TilePlan[], passes: Pass[], nativeHeight: number): WorkItem[] {
+  const items: WorkItem[] = [];
+  const rows = new Map<number, TilePlan[]>();
+  for (const plan of plans) rows.set(plan.row, [...(rows.get(plan.row) ?? []), plan]);
+  for (const row of rows.values()) {
+    const first = row[0]!;
+    const band = { y: first.output.y, height: Math.max(0, Math.min(first.output.height, nativeHeight - first.output.y)) };
+    const start = items.length;
+    for (const pass of passes) for (const plan of row) items.push({ plan, pass, band, closesBand: false });
+    items[items.length - 1]!.closesBand = true;
+    if (band.height === 0) for (let i = start; i < items.length; i++) items[i]!.closesBand = false;
   }
-  throwIfAborted(signal);
-  if (hasAlpha(image.channels) && !alphaByModel) resizeAlphaInto(image, native);
+  return items;
+}
 
-  if (size.width === native.width && size.height === native.height) return native;
-  onProgress?.({ tilesDone, tilesTotal, stage: 'resample' });
-  return resampleLanczos(native, size.width, size.height);
+async function extract(image: Image, item: WorkItem, mapX: Int32Array, mapY: Int32Array, slicer: Slicer): Promise<Tensor> {
+  const rect = item.plan.input;
+  const tensor = allocateTile(rect, mapX, mapY);
+  const rowsPerSlice = Math.max(1, Math.floor(VALUES_PER_SLICE_CHECK / rect.width));
+  for (let y = 0; y < rect.height; y += rowsPerSlice) {
+    extractTileRows(image, rect, mapX, mapY, item.pass.channels, tensor.data, y, Math.min(y + rowsPerSlice, rect.height));
+    await slicer.pause();
+  }
+  return tensor;
+}
+
+async function stitch(target: { image: Image; originY: number }, output: Tensor, item: WorkItem, slicer: Slicer): Promise<void> {
+  const { plan } = item;
+  const rows = stitchHeight(target.image, plan, target.originY);
+  const rowsPerSlice = Math.max(1, Math.floor(VALUES_PER_SLICE_CHECK / plan.output.width));
+  for (let from = 0; from < rows; from += rowsPerSlice) {
+    stitchTile(target.image, output, plan, item.pass.target, { originY: target.originY, from, to: Math.min(from + rowsPerSlice, rows) });
+    await slicer.pause();
+  }
+}
+
+/** Refuses, before any inference, what could not be allocated. */
+function refuseTooLarge(image: Image, size: { width: number; height: number }, what = 'a'): void {
+  if (imageBytes(size.width, size.height, image.channels, image.bitDepth) > MAX_IMAGE_BYTES) {
+    throw new ImageTooLargeError(
+      `Upscaling ${image.width}x${image.height} needs ${what} ${size.width}x${size.height} image, over the ${MAX_IMAGE_BYTES}-byte limit`,
+      { details: { width: size.width, height: size.height } },
+    );
+  }
 }
 
 function checkModel(model: LoadedModel): void {
@@ -193,13 +226,20 @@ function checkModel(model: LoadedModel): void {
   }
 }
 
-async function runTile(model: LoadedModel, input: Tensor, plan: TilePlan, signal?: AbortSignalLike): Promise<Tensor> {
+async function runTile(
+  model: LoadedModel,
+  input: Tensor,
+  plan: TilePlan,
+  runSignal: AbortSignalLike | undefined,
+  userSignal: AbortSignalLike | undefined,
+): Promise<Tensor> {
   const { width, height } = plan.input;
   let output: Tensor;
   try {
-    output = await model.run(input, { signal });
+    // The tile's buffer is ours alone: the backend may move it to a worker without a copy.
+    output = await model.run(input, { signal: runSignal, transfer: true });
   } catch (error) {
-    if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
+    if (userSignal?.aborted) throw new AbortedError(undefined, { cause: userSignal.reason });
     if (isSuperresError(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new BackendError(`Model "${model.id}" failed on tile ${plan.index + 1} (${width}x${height}): ${message}`, {
@@ -222,13 +262,4 @@ async function runTile(model: LoadedModel, input: Tensor, plan: TilePlan, signal
     );
   }
   return output;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'function' ? 'a function' : `a value of type ${typeof value}`;
 }

@@ -7,6 +7,8 @@ export interface ArchitectureGeometry {
   scale: number;
   alignment: number;
   receptiveRadius: number;
+  /** Runtime memory per input pixel of a tile (see working-memory.ts). */
+  workingBytesPerPixel: number;
 }
 
 /** What a state dict is, without building its graph (cheap: reads shapes only). */

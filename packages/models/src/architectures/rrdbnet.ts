@@ -15,6 +15,7 @@ import { OnnxGraphBuilder, attr } from '../onnx/onnx-graph.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
 import { type RrdbConvKey, type RrdbKeyLayout, countBlocks, countUpconvs, rrdbConvKeys, rrdbKeyLayout } from './rrdbnet-keys.js';
 import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
+import { workingBytesPerPixel } from './working-memory.js';
 
 export const RRDB_ARCHITECTURE = 'RRDBNet';
 /** LeakyReLU slope in every RRDBNet variant. */
@@ -53,6 +54,7 @@ export interface RrdbGeometry {
   readonly scale: number;
   readonly alignment: number;
   readonly receptiveRadius: number;
+  readonly workingBytesPerPixel: number;
 }
 
 export interface RrdbOnnx {
@@ -123,7 +125,18 @@ export function rrdbGeometry(hyper: RrdbHyperparameters): RrdbGeometry {
   // Pad before the block: 0 - lo r. Pad after it: (hi r + r - 1) - (r - 1).
   const left = -lo * r;
   const right = hi * r;
-  return { scale: hyper.scale, alignment: alignmentOf(hyper), receptiveRadius: Math.max(left, right) };
+  return {
+    scale: hyper.scale,
+    alignment: alignmentOf(hyper),
+    receptiveRadius: Math.max(left, right),
+    workingBytesPerPixel: workingBytesPerPixel({
+      // The dense block's widest concatenation in the trunk, or the features after the last upsampling.
+      widestChannels: Math.max(hyper.numFeat + 4 * hyper.numGrowCh, hyper.numFeat * (hyper.scale * r) ** 2) / r ** 2,
+      inChannels: hyper.numInCh,
+      outChannels: hyper.numOutCh,
+      scale: hyper.scale,
+    }),
+  };
 }
 
 /**

@@ -10,6 +10,7 @@
 import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
 import type { StateDict } from '../checkpoint/types.js';
 import { OnnxGraphBuilder, attr } from '../onnx/onnx-graph.js';
+import { workingBytesPerPixel } from './working-memory.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
 import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
 
@@ -46,6 +47,7 @@ export interface SrvggGeometry {
   readonly scale: number;
   readonly alignment: number;
   readonly receptiveRadius: number;
+  readonly workingBytesPerPixel: number;
 }
 
 export interface SrvggOnnx {
@@ -123,7 +125,18 @@ export function referenceAlignment(scale: number): number {
 
 export function srvggGeometry(hyper: SrvggHyperparameters): SrvggGeometry {
   // Every 3x3 convolution widens the receptive field by one input pixel each side.
-  return { scale: hyper.upscale, alignment: referenceAlignment(hyper.upscale), receptiveRadius: hyper.numConv + 2 };
+  return {
+    scale: hyper.upscale,
+    alignment: referenceAlignment(hyper.upscale),
+    receptiveRadius: hyper.numConv + 2,
+    workingBytesPerPixel: workingBytesPerPixel({
+      // The trunk's features, or conv_last's output before the pixel shuffle, whichever is wider.
+      widestChannels: Math.max(hyper.numFeat, hyper.numOutCh * hyper.upscale ** 2),
+      inChannels: hyper.numInCh,
+      outChannels: hyper.numOutCh,
+      scale: hyper.upscale,
+    }),
+  };
 }
 
 /** The ONNX graph: input `input` [N, C, H, W] (dynamic N, H, W), output `output`. */

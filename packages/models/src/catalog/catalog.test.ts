@@ -84,6 +84,7 @@ describe('the built-in catalog', () => {
     expect(onnx[0]).toBe(0x08); // ModelProto's ir_version tag
     // The declared geometry is what the architecture module computes from the tensors.
     const geometry = srvggGeometry(srvggHyperparameters(readCheckpoint(bytes).stateDict));
-    expect({ scale: model.scale, alignment: model.alignment, receptiveRadius: model.receptiveRadius }).toEqual(geometry);
+    const { scale, alignment, receptiveRadius, workingBytesPerPixel } = model;
+    expect({ scale, alignment, receptiveRadius, workingBytesPerPixel }).toEqual(geometry);
   });
 });

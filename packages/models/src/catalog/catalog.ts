@@ -3,16 +3,16 @@
  * (release URLs, architectures, hyperparameters) follow xinntao/Real-ESRGAN's
  * `inference_realesrgan.py`; sha256 and sizes are the published ones.
  */
-import { BadCheckpointError, type ModelPlugin, type ModelRegistry, type WeightSource } from '@superres/core';
-import { readCheckpoint } from '../checkpoint/read-checkpoint.js';
-import { buildGraphFromStateDict } from '../architectures/detect.js';
+import type { ModelRegistry, WeightSource } from '@superres/core';
+import { convertCheckpoint } from '../convert/convert-checkpoint.js';
+import type { CheckpointPlugin } from '../convert/checkpoint-plugin.js';
 import { rrdbGeometry } from '../architectures/rrdbnet.js';
 import { srvggGeometry } from '../architectures/srvgg.js';
 
 export type CatalogArchitecture = 'RRDBNet' | 'SRVGGNetCompact';
 
 /** A catalog entry: a plugin whose weights are always downloadable and whose layout is known. */
-export interface CatalogModel extends ModelPlugin {
+export interface CatalogModel extends CheckpointPlugin {
   readonly weights: WeightSource;
   readonly architecture: CatalogArchitecture;
   readonly hyperparameters: Readonly<Record<string, number | string>>;
@@ -70,29 +70,24 @@ function entry(
   release: string,
   description: string,
   digest: { sha256?: string; bytes?: number },
-  shape: Pick<CatalogModel, 'architecture' | 'hyperparameters' | 'scale' | 'alignment' | 'receptiveRadius'>,
+  shape: Pick<CatalogModel, 'architecture' | 'hyperparameters' | 'scale' | 'alignment' | 'receptiveRadius' | 'workingBytesPerPixel'>,
 ): CatalogModel {
   const weights: WeightSource = { url: `${RELEASES}/${release}/${id}.pth`, license: LICENSE, ...digest };
+  const checkpoint = { expect: { id, architecture: shape.architecture, scale: shape.scale } };
   return {
     id,
     kind: 'upscaler',
     description,
     weights,
     ...shape,
-    toOnnx: async (bytes) => catalogOnnx(id, shape.architecture, shape.scale, bytes),
+    checkpoint,
+    toOnnx: async (bytes) => convertCheckpoint(bytes, checkpoint).onnx,
   };
 }
 
-/** readCheckpoint -> buildGraphFromStateDict, refusing a file of another architecture or scale. */
+/** The catalog entry's graph from its weights, refusing a file of another architecture or scale. */
 export function catalogOnnx(id: string, architecture: string, scale: number, bytes: Uint8Array): Uint8Array {
-  const built = buildGraphFromStateDict(readCheckpoint(bytes).stateDict);
-  if (built.architecture !== architecture || built.geometry.scale !== scale) {
-    throw new BadCheckpointError(
-      `Weights for "${id}" should be ${architecture} x${scale}, but the file holds ${built.architecture} x${built.geometry.scale}`,
-      { details: { id, architecture: built.architecture, scale: built.geometry.scale } },
-    );
-  }
-  return built.onnx;
+  return convertCheckpoint(bytes, { expect: { id, architecture, scale } }).onnx;
 }
 
 /** Every built-in model, in the order the reference lists them (a fresh array each call). */

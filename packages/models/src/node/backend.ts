@@ -1,137 +1,30 @@
 /**
- * InferenceBackend on onnxruntime-node. The runtime is an optional peer dependency, imported on
- * the first createSession so that merely importing this module never loads a native addon.
+ * InferenceBackend on onnxruntime-node. Sessions live in worker threads (ONNX Runtime's run()
+ * blocks the thread that calls it): the caller's thread only moves tiles. onnxruntime-node is an
+ * optional peer dependency, loaded by the workers on the first session.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import {
-  BackendError,
-  type Device,
-  type InferenceBackend,
-  type InferenceSession,
-  type SessionOptions,
-} from '@superres/core';
-import {
-  definedSessionOptions,
-  LOG_SEVERITY_ERROR,
-  messageOf,
-  validateCommonOptions,
-  validateThreads,
-  wrapOrtSession,
-} from '../runtime/ort-common.js';
-import type * as OrtModule from 'onnxruntime-node';
+import type { InferenceBackend, InferenceSession, SessionOptions } from '@superres/core';
+import { definedSessionOptions, validateCommonOptions, validateThreads } from '../runtime/ort-common.js';
+import { sharedWorkerPool } from './pool/shared-pool.js';
+import type { WorkerPool } from './pool/worker-pool.js';
 
-type Ort = typeof OrtModule;
-type OrtSession = OrtModule.InferenceSession;
-
-const CUDA_MISSING =
-  'the CUDA execution provider libraries (libonnxruntime_providers_cuda, libonnxruntime_providers_shared) are missing or cannot load. ' +
-  'onnxruntime-node downloads them at install time: reinstall it with ONNXRUNTIME_NODE_INSTALL=cuda12, and make the CUDA 12 and cuDNN 9 libraries loadable';
-
-let ortPromise: Promise<Ort> | undefined;
-
-/** Imports onnxruntime-node once; a failed import is retried on the next call. */
-function loadOrt(): Promise<Ort> {
-  ortPromise ??= import('onnxruntime-node').catch((error: unknown) => {
-    ortPromise = undefined;
-    const missing = (error as { code?: string } | null)?.code === 'ERR_MODULE_NOT_FOUND';
-    throw new BackendError(
-      missing
-        ? 'The Node backend needs onnxruntime-node: install it next to @superres/models (npm install onnxruntime-node)'
-        : `onnxruntime-node is installed but could not be loaded: ${messageOf(error)}`,
-      { cause: error },
-    );
-  });
-  return ortPromise;
+export interface NodeBackendOptions extends SessionOptions {
+  /** The workers that run the sessions; default: the process's shared pool (sharedWorkerPool()). */
+  pool?: WorkerPool;
 }
 
 /** Creates sessions on onnxruntime-node; `defaults` apply where createSession's options are silent. */
-export function createNodeBackend(defaults: SessionOptions = {}): InferenceBackend {
-  validateNodeOptions(defaults);
+export function createNodeBackend(defaults: NodeBackendOptions = {}): InferenceBackend {
+  const { pool, ...sessionDefaults } = defaults;
+  validateNodeOptions(sessionDefaults);
   return {
     name: 'onnxruntime-node',
     async createSession(onnx: Uint8Array, options: SessionOptions = {}): Promise<InferenceSession> {
       validateNodeOptions(options);
-      const merged = { ...defaults, ...definedSessionOptions(options) };
-      const ort = await loadOrt();
-      const session = await openSession(ort, onnx, merged);
-      return wrapOrtSession(session, { runtime: 'ONNX Runtime', tensor: (data, dims) => new ort.Tensor('float32', data, dims) });
+      const merged = { ...definedSessionOptions(sessionDefaults), ...definedSessionOptions(options) };
+      return (pool ?? sharedWorkerPool()).openSession(onnx, merged);
     },
   };
-}
-
-async function openSession(ort: Ort, onnx: Uint8Array, options: SessionOptions): Promise<OrtSession> {
-  const device = options.device ?? 'cpu';
-  const base: OrtModule.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: options.graphOptimization ?? 'all',
-    logSeverityLevel: LOG_SEVERITY_ERROR,
-    ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
-  };
-  const create = (providers: string[]): Promise<OrtSession> =>
-    ort.InferenceSession.create(onnx, { ...base, executionProviders: providers });
-
-  if (device === 'auto') {
-    // CUDA only where its provider libraries are really there; otherwise the CPU, quietly.
-    if (cudaInstalled(ort)) {
-      try {
-        return await create(['cuda']);
-      } catch {
-        // A CUDA provider that fails to start (no driver, no GPU) leaves the CPU.
-      }
-    }
-    return wrapCreate(() => create(['cpu']), 'cpu');
-  }
-  if (device === 'cuda' || device === 'webgpu') {
-    const listed = ort.listSupportedBackends().map((b) => b.name);
-    if (!listed.includes(device)) {
-      throw new BackendError(
-        `Device "${device}" is not available: this onnxruntime-node build has no ${providerLabel(device)} (it supports: ${listed.join(', ')})`,
-        { details: { device, supported: listed } },
-      );
-    }
-    // Checked up front: ORT would print its own failure to stderr before throwing.
-    if (device === 'cuda' && !cudaInstalled(ort)) {
-      throw new BackendError(`Device "cuda" is not available: ${CUDA_MISSING}`, { details: { device } });
-    }
-  }
-  return wrapCreate(() => create([device]), device);
-}
-
-async function wrapCreate(create: () => Promise<OrtSession>, device: Exclude<Device, 'auto'>): Promise<OrtSession> {
-  try {
-    return await create();
-  } catch (error) {
-    const text = messageOf(error);
-    const hint =
-      device === 'cuda' && /shared library|cannot open shared object|providers_(cuda|shared)/i.test(text)
-        ? `: ${CUDA_MISSING}`
-        : '';
-    const what = device === 'cpu' ? 'Could not create an ONNX Runtime session' : `Could not create an ONNX Runtime session on ${providerLabel(device)}`;
-    throw new BackendError(`${what}${hint}: ${text}`, { cause: error, details: { device } });
-  }
-}
-
-/** Whether CUDA is in this build and its provider library is on disk (it is downloaded at install). */
-function cudaInstalled(ort: Ort): boolean {
-  const cuda = ort.listSupportedBackends().find((b) => b.name === 'cuda');
-  if (!cuda) return false;
-  if (cuda.bundled) return true;
-  try {
-    const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
-    const folder = join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
-    const files =
-      process.platform === 'win32'
-        ? ['onnxruntime_providers_shared.dll', 'onnxruntime_providers_cuda.dll']
-        : ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'];
-    return files.every((file) => existsSync(join(folder, file)));
-  } catch {
-    return false;
-  }
-}
-
-function providerLabel(device: 'cuda' | 'webgpu' | 'cpu'): string {
-  return { cuda: 'CUDA execution provider', webgpu: 'WebGPU execution provider', cpu: 'CPU execution provider' }[device];
 }
 
 function validateNodeOptions(options: SessionOptions): void {

@@ -7,14 +7,19 @@ import {
   type LoadedModel,
   type SessionOptions,
 } from '@superres/core';
-import { buildDenoisedOnnx, checkDenoise, needsDenoisePartner, DENOISE_MODEL_ID, DENOISE_PARTNER_ID } from '../catalog/denoise.js';
+import { checkDenoise, needsDenoisePartner, DENOISE_MODEL_ID, DENOISE_PARTNER_ID } from '../catalog/denoise.js';
+import { checkpointConversionOf } from '../convert/checkpoint-plugin.js';
 import { createNodeBackend } from './backend.js';
+import { sharedWorkerPool } from './pool/shared-pool.js';
+import type { WorkerPool } from './pool/worker-pool.js';
 import { onnxCacheKey } from './store/onnx-cache.js';
 import { createModelStore, type ModelStore, type PullOptions } from './store/store.js';
 
 export interface LoadCatalogModelOptions extends SessionOptions, PullOptions {
   /** Default: createModelStore() (SUPERRES_MODELS_DIR, ...). */
   store?: ModelStore;
+  /** The workers that convert and run it; default: the process's shared pool. */
+  pool?: WorkerPool;
   /**
    * realesr-general-x4v3 only: 0 (weak denoise, keeps noise) .. 1 (strong denoise, the model as
    * released). Anything but 1 blends in realesr-general-wdn-x4v3, downloading it if needed.
@@ -37,7 +42,8 @@ export async function loadCatalogModel(id: string, options: LoadCatalogModelOpti
     }
   }
   const session: SessionOptions = { threads: options.threads, device: options.device, graphOptimization: options.graphOptimization };
-  const backend = createNodeBackend(session);
+  const pool = options.pool ?? sharedWorkerPool();
+  const backend = createNodeBackend({ ...session, pool });
   const store = options.store ?? createModelStore();
   const weights = await store.load(id, { signal, onProgress });
   if (weights.format === 'onnx') {
@@ -45,11 +51,15 @@ export async function loadCatalogModel(id: string, options: LoadCatalogModelOpti
   }
 
   let key = onnxCacheKey({ sha256: weights.sha256 });
-  let build = () => weights.plugin.toOnnx(weights.bytes, { signal });
+  const checkpoint = checkpointConversionOf(weights.plugin);
+  // Catalog and imported checkpoints convert in a worker; a user's own plugin runs its toOnnx here.
+  let build = checkpoint
+    ? async () => (await pool.convert({ kind: 'checkpoint', bytes: weights.bytes, ...checkpoint }, { signal })).onnx
+    : () => weights.plugin.toOnnx(weights.bytes, { signal });
   if (needsDenoisePartner(denoise)) {
     const partner = await store.load(DENOISE_PARTNER_ID, { signal, onProgress });
     key = onnxCacheKey({ sha256: weights.sha256, denoise: { value: denoise, partnerSha256: partner.sha256 } });
-    build = () => buildDenoisedOnnx(weights.bytes, partner.bytes, denoise, { signal });
+    build = async () => (await pool.convert({ kind: 'denoise', x4v3: weights.bytes, wdn: partner.bytes, denoise }, { signal })).onnx;
   }
   const cached = await store.cachedOnnx(key, build);
   return fromSession(weights.plugin, await openCached(backend, session, cached, () => rebuild(store, key, build)));

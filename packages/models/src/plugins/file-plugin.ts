@@ -1,7 +1,7 @@
-import { BadCheckpointError, type ModelPlugin, type ModelGeometry } from '@superres/core';
-import { readCheckpoint, sniffCheckpointFormat } from '../checkpoint/read-checkpoint.js';
-import { buildGraphFromStateDict, type ArchitectureOverrides } from '../architectures/detect.js';
-import { detectModelFormat, type ModelFileFormat } from './detect-format.js';
+import type { ModelPlugin, ModelGeometry } from '@superres/core';
+import type { ArchitectureOverrides } from '../architectures/detect.js';
+import { convertCheckpoint } from '../convert/convert-checkpoint.js';
+import type { ModelFileFormat } from './detect-format.js';
 
 export interface CheckpointPluginInfo {
   format: ModelFileFormat;
@@ -21,18 +21,8 @@ export function pluginFromCheckpoint(
   bytes: Uint8Array,
   overrides: ArchitectureOverrides = {},
 ): FilePlugin {
-  if (sniffCheckpointFormat(bytes) === undefined) {
-    const detected = detectModelFormat(bytes);
-    throw new BadCheckpointError(
-      detected === 'onnx'
-        ? 'File is an ONNX model, not a checkpoint: load it with pluginFromOnnx'
-        : 'Not a model file: expected a PyTorch checkpoint (.pth), a safetensors file or an ONNX model',
-      { details: { format: detected === 'onnx' ? 'onnx' : 'unknown' } },
-    );
-  }
-  const checkpoint = readCheckpoint(bytes);
-  const format = checkpoint.format;
-  const built = buildGraphFromStateDict(checkpoint.stateDict, overrides);
+  const built = convertCheckpoint(bytes, { overrides });
+  const { format } = built;
   return {
     id,
     kind: 'upscaler',

@@ -1,8 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InvalidOptionError, ModelNotFoundError, type ModelPlugin, type ModelRegistry } from '@superres/core';
-import { readCheckpoint } from '../../checkpoint/read-checkpoint.js';
-import { buildGraphFromStateDict, type ArchitectureOverrides } from '../../architectures/detect.js';
+import type { ArchitectureOverrides } from '../../architectures/detect.js';
+import type { CheckpointPlugin } from '../../convert/checkpoint-plugin.js';
+import { convertCheckpoint } from '../../convert/convert-checkpoint.js';
 import { readImportRecord, readTofuRecord, type ImportRecord } from './records.js';
 import { weightsExtension, type StoreLayout } from './paths.js';
 
@@ -54,16 +55,17 @@ export async function importedIds(layout: StoreLayout): Promise<string[]> {
 }
 
 /** A plugin for an imported file; its geometry was recorded at import, so nothing is read now. */
-export function importedPlugin(record: ImportRecord): ModelPlugin {
-  const overrides = (record.overrides ?? {}) as ArchitectureOverrides;
-  return {
+export function importedPlugin(record: ImportRecord): ModelPlugin | CheckpointPlugin {
+  const base = {
     id: record.id,
-    kind: 'upscaler',
+    kind: 'upscaler' as const,
     description: `Imported ${record.architecture === 'onnx' ? 'ONNX model' : record.architecture} x${record.scale}`,
     scale: record.scale,
     alignment: record.alignment,
     receptiveRadius: record.receptiveRadius,
-    toOnnx: async (bytes) =>
-      record.format === 'onnx' ? bytes : buildGraphFromStateDict(readCheckpoint(bytes).stateDict, overrides).onnx,
+    ...(record.workingBytesPerPixel !== undefined ? { workingBytesPerPixel: record.workingBytesPerPixel } : {}),
   };
+  if (record.format === 'onnx') return { ...base, toOnnx: async (bytes) => bytes };
+  const checkpoint = { overrides: (record.overrides ?? {}) as ArchitectureOverrides };
+  return { ...base, checkpoint, toOnnx: async (bytes) => convertCheckpoint(bytes, checkpoint).onnx };
 }

@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import { BadCheckpointError, DuplicateModelError, type ModelGeometry, type ModelRegistry } from '@superres/core';
 import type { ArchitectureOverrides } from '../../architectures/detect.js';
 import { detectModelFormat } from '../../plugins/detect-format.js';
-import { pluginFromCheckpoint } from '../../plugins/file-plugin.js';
 import { probeOnnxGeometry } from '../../plugins/probe-onnx.js';
 import { createNodeBackend } from '../backend.js';
+import { sharedWorkerPool } from '../pool/shared-pool.js';
 import { sha256Bytes, writeFileAtomic } from './atomic.js';
 import { checkId } from './entries.js';
 import { readImportRecord, type ImportRecord } from './records.js';
@@ -40,7 +40,7 @@ export async function importModelFile(
   }
   const bytes = new Uint8Array(await readFile(file));
   const format = detectModelFormat(bytes);
-  const described = format === 'onnx' ? await describeOnnx(bytes) : describeCheckpoint(id, bytes, options.overrides);
+  const described = format === 'onnx' ? await describeOnnx(bytes) : await describeCheckpoint(bytes, options.overrides);
   const ext = format === 'onnx' ? '.onnx' : '.pth';
   const record: ImportRecord = {
     version: 1,
@@ -65,10 +65,10 @@ export async function importModelFile(
 
 type Described = ModelGeometry & Pick<ImportRecord, 'architecture' | 'hyperparameters'>;
 
-function describeCheckpoint(id: string, bytes: Uint8Array, overrides: ArchitectureOverrides | undefined): Described {
-  const plugin = pluginFromCheckpoint(id, bytes, overrides);
-  const { scale, alignment, receptiveRadius } = plugin;
-  return { scale, alignment, receptiveRadius, architecture: plugin.info.architecture, hyperparameters: plugin.info.hyperparameters };
+/** Read and converted in a worker: a large checkpoint takes seconds. */
+async function describeCheckpoint(bytes: Uint8Array, overrides: ArchitectureOverrides | undefined): Promise<Described> {
+  const { built } = await sharedWorkerPool().convert({ kind: 'checkpoint', bytes, ...(overrides ? { overrides } : {}) });
+  return { ...built!.geometry, architecture: built!.architecture, hyperparameters: built!.hyperparameters };
 }
 
 async function describeOnnx(bytes: Uint8Array): Promise<Described> {

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { InvalidOptionError } from './errors.js';
+import type { UpscaleProgress } from './progress.js';
+import type { AbortSignalLike } from './signal.js';
+import { DEFAULT_MAX_MEMORY } from './tile-policy.js';
+
+export interface UpscaleOptions {
+  /**
+   * Tile edge in input pixels: 'auto' (default) picks the largest tile whose memory fits
+   * `maxMemory` (the whole image when it fits); 0 runs the whole image at once.
+   */
+  tile?: number | 'auto';
+  /**
+   * Context added around each tile: 'auto' (default) is the model's receptive radius (exact
+   * tiles) capped at MAX_AUTO_TILE_PAD; a number >= model.receptiveRadius makes tiling exact.
+   */
+  tilePad?: number | 'auto';
+  /** Reflect padding on the right and bottom before inference (default 0). */
+  prePad?: number;
+  /** Final scale factor (default model.scale); other values are Lanczos-resampled. */
+  outscale?: number;
+  /** Alpha through the model ('model', default) or bilinear-resized ('resize'). */
+  alpha?: 'model' | 'resize';
+  /** Memory budget in bytes for automatic tiles (output image excluded); default DEFAULT_MAX_MEMORY. */
+  maxMemory?: number;
+  signal?: AbortSignalLike;
+  onProgress?: (progress: UpscaleProgress) => void;
+}
+
+export interface ResolvedUpscaleOptions {
+  tile: number | 'auto';
+  tilePad: number | 'auto';
+  prePad: number;
+  outscale: number;
+  alpha: 'model' | 'resize';
+  maxMemory: number;
+  signal: AbortSignalLike | undefined;
+  onProgress: ((progress: UpscaleProgress) => void) | undefined;
+}
+
+const isSignal = (v: unknown): v is AbortSignalLike =>
+  typeof v === 'object' && v !== null && typeof (v as { aborted?: unknown }).aborted === 'boolean';
+
+const nonNegativeInt = z.number().int().min(0);
+const optionsSchema = z.object({
+  tile: z.union([nonNegativeInt, z.literal('auto')]).optional(),
+  tilePad: z.union([nonNegativeInt, z.literal('auto')]).optional(),
+  prePad: nonNegativeInt.optional(),
+  outscale: z.number().positive().optional(),
+  alpha: z.enum(['model', 'resize']).optional(),
+  maxMemory: z.number().int().positive().optional(),
+  signal: z.custom<AbortSignalLike>(isSignal).optional(),
+  onProgress: z.custom<(progress: UpscaleProgress) => void>((v) => typeof v === 'function').optional(),
+});
+
+const expected: Record<keyof UpscaleOptions, string> = {
+  tile: "'auto' or an integer >= 0 (0 = no tiling)",
+  tilePad: "'auto' or an integer >= 0",
+  prePad: 'an integer >= 0',
+  outscale: 'a finite number > 0',
+  alpha: "'model' or 'resize'",
+  maxMemory: 'a number of bytes (an integer > 0)',
+  signal: 'an AbortSignal',
+  onProgress: 'a function',
+};
+
+/** Validates `upscale()` options and fills in defaults; InvalidOptionError names the bad option. */
+export function resolveUpscaleOptions(options: unknown, modelScale: number): ResolvedUpscaleOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw new InvalidOptionError(`upscale options: expected an object, received ${describe(options)}`, {
+      details: { option: 'options' },
+    });
+  }
+  const result = optionsSchema.safeParse(options ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = String(issue?.path[0] ?? 'options') as keyof UpscaleOptions;
+    const received = (options as Record<string, unknown>)[key];
+    throw new InvalidOptionError(
+      `Invalid upscale option "${key}": expected ${expected[key] ?? 'a valid value'}, received ${describe(received)}`,
+      { details: { option: key, received: received as unknown }, cause: result.error },
+    );
+  }
+  const o = result.data;
+  return {
+    tile: o.tile ?? 'auto',
+    tilePad: o.tilePad ?? 'auto',
+    prePad: o.prePad ?? 0,
+    outscale: o.outscale ?? modelScale,
+    alpha: o.alpha ?? 'model',
+    maxMemory: o.maxMemory ?? DEFAULT_MAX_MEMORY,
+    signal: o.signal,
+    onProgress: o.onProgress,
+  };
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'function' ? 'a function' : `a value of type ${typeof value}`;
+}

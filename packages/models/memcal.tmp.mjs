@@ -1,0 +1,10 @@
+import * as ort from 'onnxruntime-node';
+const [file, n] = [process.argv[2], Number(process.argv[3])];
+const s = await ort.InferenceSession.create(file, { intraOpNumThreads: 2 });
+const base = process.memoryUsage().rss;
+const t = new ort.Tensor('float32', new Float32Array(3*n*n).fill(0.5), [1,3,n,n]);
+const t0 = performance.now();
+const r = await s.run({ [s.inputNames[0]]: t });
+const ms = performance.now()-t0;
+const peak = process.resourceUsage().maxRSS*1024;
+console.log(JSON.stringify({ n, baseMiB: (base/2**20).toFixed(0), peakMiB: (peak/2**20).toFixed(0), perPx: ((peak-base)/(n*n)).toFixed(0), msPerMpx: (ms/(n*n/1e6)).toFixed(0) }));

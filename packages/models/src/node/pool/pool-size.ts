@@ -1,0 +1,52 @@
+/**
+ * How many inference workers and how many ONNX Runtime threads each: from the options, else
+ * SUPERRES_WORKERS / SUPERRES_THREADS, else from the cores this process may use, so that
+ * workers x threads never exceeds them (oversubscribed ONNX Runtime threads spin against each
+ * other and everything gets slower).
+ */
+import { availableParallelism } from 'node:os';
+import { InvalidOptionError } from '@superres/core';
+
+export interface PoolSizeOptions {
+  /** Worker threads; default SUPERRES_WORKERS, else DEFAULT_WORKERS (at most the cores). */
+  workers?: number;
+  /** ONNX Runtime intra-op threads per worker; default SUPERRES_THREADS, else cores / workers. */
+  threads?: number;
+  /** Where SUPERRES_* are read; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Cores to share out; default os.availableParallelism(). */
+  cores?: number;
+}
+
+/**
+ * One worker with every core by default: on the 2-core machine this was chosen on, one job's
+ * tiles on one 2-thread worker beat two 1-thread workers for a single image and served as many
+ * requests per second under load (see BENCHMARKS.md, "server throughput").
+ */
+export const DEFAULT_WORKERS = 1;
+
+export function resolvePoolSize(options: PoolSizeOptions = {}): { workers: number; threads: number } {
+  const env = options.env ?? process.env;
+  const cores = Math.max(1, options.cores ?? availableParallelism());
+  const workers = options.workers ?? fromEnv(env, 'SUPERRES_WORKERS') ?? Math.min(DEFAULT_WORKERS, cores);
+  check('workers', workers);
+  const threads = options.threads ?? fromEnv(env, 'SUPERRES_THREADS') ?? Math.max(1, Math.floor(cores / workers));
+  check('threads', threads);
+  return { workers, threads };
+}
+
+function fromEnv(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidOptionError(`${name} must be an integer >= 1, received ${JSON.stringify(raw)}`, { details: { option: name } });
+  }
+  return value;
+}
+
+function check(option: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidOptionError(`Option ${option} must be an integer >= 1, received ${JSON.stringify(value)}`, { details: { option } });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The body of one inference worker thread. It owns ONNX Runtime sessions (whose run() blocks the
+ * thread that calls it) and converts checkpoints, so that the main thread only plans, moves
+ * tiles and stitches. Requests are handled one at a time, in order of arrival.
+ */
+import { parentPort } from 'node:worker_threads';
+import { BackendError, type SessionOptions } from '@superres/core';
+import { convertRequest } from '../../convert/convert-request.js';
+import { messageOf } from '../../runtime/ort-common.js';
+import { loadOrt, openSession, type Ort, type OrtSession } from '../ort-session.js';
+import { serializeError } from './errors.js';
+import type { RunReply, WorkerReply, WorkerRequest } from './messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('worker-main runs only as a worker thread');
+
+const sessions = new Map<number, Promise<OrtSession>>();
+let ort: Ort | undefined;
+
+async function open(session: number, onnx: Uint8Array, options: SessionOptions): Promise<null> {
+  ort ??= await loadOrt();
+  const opening = openSession(ort, onnx, options);
+  sessions.set(session, opening);
+  // A failed open is reported once, here; runs on that session then say so themselves.
+  await opening;
+  return null;
+}
+
+async function run(session: number, data: Float32Array, dims: number[]): Promise<{ reply: RunReply; transfer: ArrayBuffer[] }> {
+  const opened = sessions.get(session);
+  if (!opened || !ort) throw new BackendError(`Session ${session} is not open in this worker`);
+  const ortSession = await opened.catch((error: unknown) => {
+    throw new BackendError(`The model could not be opened in this worker: ${messageOf(error)}`, { cause: error });
+  });
+  const inputName = ortSession.inputNames[0];
+  const outputName = ortSession.outputNames[0];
+  if (inputName === undefined || outputName === undefined) throw new BackendError('The ONNX graph has no input or no output');
+  let result: Awaited<ReturnType<OrtSession['run']>>;
+  try {
+    result = await ortSession.run({ [inputName]: new ort.Tensor('float32', data, dims) });
+  } catch (error) {
+    throw new BackendError(`ONNX Runtime inference failed: ${messageOf(error)}`, { cause: error });
+  }
+  const output = result[outputName];
+  if (!output || !(output.data instanceof Float32Array)) {
+    throw new BackendError(`The graph's output "${outputName}" is not a float32 tensor (got ${output?.type ?? 'nothing'})`);
+  }
+  // Whole buffers move without a copy; a view into a larger one is copied first.
+  const own = output.data.byteOffset === 0 && output.data.byteLength === output.data.buffer.byteLength;
+  const out = own ? output.data : output.data.slice();
+  return { reply: { data: out, dims: [...output.dims] }, transfer: [out.buffer as ArrayBuffer] };
+}
+
+async function close(session: number): Promise<void> {
+  const opened = sessions.get(session);
+  sessions.delete(session);
+  const ortSession = await opened?.catch(() => undefined);
+  await ortSession?.release().catch(() => undefined);
+}
+
+async function handle(message: WorkerRequest): Promise<void> {
+  if (message.op === 'close') return close(message.session);
+  let reply: WorkerReply;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    if (message.op === 'open') {
+      reply = { id: message.id, ok: true, value: await open(message.session, message.onnx, message.options) };
+    } else if (message.op === 'run') {
+      const done = await run(message.session, message.data, message.dims);
+      reply = { id: message.id, ok: true, value: done.reply };
+      transfer = done.transfer;
+    } else {
+      const converted = await convertRequest(message.request);
+      reply = { id: message.id, ok: true, value: converted };
+      transfer = [converted.onnx.buffer as ArrayBuffer];
+    }
+  } catch (error) {
+    reply = { id: message.id, ok: false, error: serializeError(error) };
+  }
+  port!.postMessage(reply, transfer);
+}
+
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (message: WorkerRequest) => {
+  queue = queue.then(() => handle(message));
+});
