@@ -1,16 +1,29 @@
 #!/usr/bin/env node
+import { closeSharedWorkerPool } from '@superres/models/node';
+import { InterruptedError, type StopSignal } from './interrupt.js';
 import { runCli } from './program.js';
 
 const controller = new AbortController();
-// First Ctrl-C stops between tiles and cleans up; a second one ends the process at once.
-process.once('SIGINT', () => {
-  controller.abort(new Error('interrupted'));
-  process.once('SIGINT', () => process.exit(130));
-});
+const onSignal = (name: StopSignal) => {
+  if (controller.signal.aborted) {
+    // A second signal ends the process at once, the default way, even mid-tile.
+    process.removeAllListeners(name);
+    process.kill(process.pid, name);
+    return;
+  }
+  controller.abort(new InterruptedError(name));
+};
+process.on('SIGINT', () => onSignal('SIGINT'));
+process.on('SIGTERM', () => onSignal('SIGTERM'));
 
 const code = await runCli(process.argv.slice(2), {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
+  stderrIsTTY: process.stderr.isTTY === true,
+  ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
   signal: controller.signal,
 });
+// A tile still running in a worker finishes there first: ONNX Runtime cannot be interrupted, and
+// ending a worker inside a run aborts the whole process.
+await closeSharedWorkerPool();
 process.exitCode = code;

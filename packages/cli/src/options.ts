@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidOptionError } from '@superres/core';
+import { InvalidOptionError, parseByteSize } from '@superres/core';
 import { DEFAULT_MODEL_ID } from '@superres/models';
 
 // Commander hands us strings; these schemas turn them into typed, checked values and name the
@@ -14,6 +14,20 @@ const positive = (flag: string) =>
     .number({ error: `${flag} must be a number` })
     .refine((v) => Number.isFinite(v) && v > 0, { message: `${flag} must be a positive number` });
 
+/** 'auto' or an integer >= 0. */
+const autoOrInteger = (flag: string) =>
+  z.union([z.literal('auto'), integer(flag, 0)], { error: `${flag} must be "auto" or an integer >= 0` });
+
+const byteSize = (flag: string) =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    try {
+      return typeof v === 'number' ? parseByteSize(String(v), flag) : parseByteSize(v, flag);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
 export const upscaleFlagsSchema = z.object({
   output: z.string({ error: '--output is required' }).min(1, '--output is required'),
   // A catalog id, an imported id or a file path; omitted: the default catalog model.
@@ -24,8 +38,9 @@ export const upscaleFlagsSchema = z.object({
     .optional(),
   modelsDir: z.string().min(1, '--models-dir must not be empty').optional(),
   scale: positive('--scale').optional(),
-  tile: integer('--tile', 0).default(0),
-  tilePad: integer('--tile-pad', 0).default(10),
+  tile: autoOrInteger('--tile').default('auto'),
+  tilePad: autoOrInteger('--tile-pad').default('auto'),
+  maxMemory: byteSize('--max-memory').optional(),
   prePad: integer('--pre-pad', 0).default(0),
   alpha: z.enum(['model', 'resize'], { error: '--alpha must be "model" or "resize"' }).default('model'),
   device: z.enum(['cpu', 'cuda', 'webgpu', 'auto'], { error: '--device must be cpu, cuda, webgpu or auto' }).default('cpu'),

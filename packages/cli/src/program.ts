@@ -5,6 +5,7 @@ import { registerModelsCommand } from './commands/models.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import type { CliIo } from './io.js';
+import { SIGNAL_EXIT_CODES, stopSignalOf } from './interrupt.js';
 
 export type { CliIo } from './io.js';
 
@@ -33,6 +34,11 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    const stop = stopSignalOf(io.signal);
+    if (stop) {
+      io.stderr(`\nsuperres: interrupted (${stop}): stopped, nothing was written\n`);
+      return SIGNAL_EXIT_CODES[stop];
     }
     if (isSuperresError(error)) {
       io.stderr(`superres: ${error.message} [${error.code}]\n`);

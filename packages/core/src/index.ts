@@ -14,4 +14,5 @@ export * from './alpha.js';
 export * from './resample.js';
 export * from './upscale.js';
 export * from './tile-policy.js';
+export * from './byte-size.js';
 export { yieldToEventLoop, createSlicer, TIME_SLICE_MS, type Slicer } from './schedule.js';

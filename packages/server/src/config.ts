@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { InvalidOptionError } from '@superres/core';
+import { DEFAULT_MAX_MEMORY, InvalidOptionError, parseByteSize } from '@superres/core';
 import { STORAGE_ENV_VARIABLES } from './storage/from-env.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -22,6 +22,15 @@ const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
 const text = z.string().trim().min(1);
+const autoOrInt = z.union([z.literal('auto'), int(0)], { error: 'expected "auto" or an integer >= 0' });
+const byteSize = z.string().transform((v, ctx) => {
+  try {
+    return parseByteSize(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a size such as 512M, 2G or a number of bytes' });
+    return z.NEVER;
+  }
+});
 const url = z.string().trim().url();
 
 export interface ConfigVariable {
@@ -52,9 +61,11 @@ const TABLE = [
   ['concurrency', 'SUPERRES_CONCURRENCY', int(1), '1', 'Jobs run at once by this process.'],
   ['perKeyQueueLimit', 'SUPERRES_PER_KEY_QUEUE_LIMIT', int(1), '10', 'Queued or running jobs one key may have; past it, HTTP 429.'],
   ['webhookSecret', 'SUPERRES_WEBHOOK_SECRET', text, '(generated)', 'HMAC-SHA256 secret for webhook signatures. None: generated and stored in the data dir.'],
-  ['tile', 'SUPERRES_TILE', int(0), '256', 'Tile size in input pixels (0: whole image at once).'],
-  ['tilePad', 'SUPERRES_TILE_PAD', int(0), '10', "Context pixels around each tile (at least the model's receptive radius, up to 32)."],
-  ['threads', 'SUPERRES_THREADS', int(1), '(runtime choice)', 'Inference threads per model.'],
+  ['tile', 'SUPERRES_TILE', autoOrInt, 'auto', 'Tile size in input pixels: `auto` fits SUPERRES_MAX_MEMORY; 0 runs the whole image at once.'],
+  ['tilePad', 'SUPERRES_TILE_PAD', autoOrInt, 'auto', "Context pixels around each tile: `auto` is the model's receptive radius, capped at 32."],
+  ['maxMemory', 'SUPERRES_MAX_MEMORY', byteSize, '256M', 'Memory budget for running jobs (tiles in flight and runtime working memory, output images excluded), shared by SUPERRES_CONCURRENCY jobs.'],
+  ['workers', 'SUPERRES_WORKERS', int(1), '1', 'Inference worker threads (models run off the HTTP thread).'],
+  ['threads', 'SUPERRES_THREADS', int(1), '(cores / workers)', 'ONNX Runtime threads per inference worker.'],
   ['modelCacheSize', 'SUPERRES_MODEL_CACHE_SIZE', int(1), '2', 'Loaded models kept in memory.'],
   ['shutdownGraceMs', 'SUPERRES_SHUTDOWN_GRACE_MS', int(0), '30000', 'On SIGTERM, how long running jobs may finish before going back to the queue.'],
   ['webhookTimeoutMs', 'SUPERRES_WEBHOOK_TIMEOUT_MS', int(1), '10000', 'Time limit of one webhook delivery attempt.'],
@@ -84,8 +95,10 @@ export interface ServerConfig {
   concurrency: number;
   perKeyQueueLimit: number;
   webhookSecret?: string;
-  tile: number;
-  tilePad: number;
+  tile: number | 'auto';
+  tilePad: number | 'auto';
+  maxMemory: number;
+  workers?: number;
   threads?: number;
   modelCacheSize: number;
   shutdownGraceMs: number;
@@ -120,8 +133,9 @@ const DEFAULTS = {
   syncWaitMs: 20_000,
   concurrency: 1,
   perKeyQueueLimit: 10,
-  tile: 256,
-  tilePad: 10,
+  tile: 'auto',
+  tilePad: 'auto',
+  maxMemory: DEFAULT_MAX_MEMORY,
   modelCacheSize: 2,
   shutdownGraceMs: 30_000,
   webhookTimeoutMs: 10_000,

@@ -7,16 +7,19 @@ import { UnavailableError, upscale } from '@superres/core';
 import type { FetchLimits, JobProcessor, Storage } from './contracts.js';
 import type { ServerConfig } from './config.js';
 import { decodeImage, encodeImage } from './image-io.js';
+import type { JobProgress } from './job-progress.js';
 import type { ModelCache } from './model-cache.js';
 import { fetchImageBytes } from './net/safe-fetch.js';
 
-/** Largest tile pad taken from a model's receptive radius (bigger radii cost too much per tile). */
-export const MAX_AUTO_TILE_PAD = 32;
-
 export interface JobProcessorDeps {
-  config: Pick<ServerConfig, 'maxInputBytes' | 'maxInputPixels' | 'fetchTimeoutMs' | 'allowPrivateUrls' | 'tile' | 'tilePad'>;
+  config: Pick<
+    ServerConfig,
+    'maxInputBytes' | 'maxInputPixels' | 'fetchTimeoutMs' | 'allowPrivateUrls' | 'tile' | 'tilePad' | 'maxMemory' | 'concurrency'
+  >;
   storage: Storage;
   models: ModelCache;
+  /** Where running jobs report their estimated time left. */
+  progress?: JobProgress;
   /** Downloads an input image; default: the SSRF-guarded fetchImageBytes. */
   fetchImage?: (url: string, limits: FetchLimits & { signal?: AbortSignal }) => Promise<Uint8Array>;
 }
@@ -26,7 +29,9 @@ export function fetchLimitsOf(config: JobProcessorDeps['config']): FetchLimits {
 }
 
 export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
-  const { config, storage, models } = deps;
+  const { config, storage, models, progress } = deps;
+  // The budget is shared by the jobs that run at once.
+  const maxMemory = Math.max(1, Math.floor(config.maxMemory / Math.max(1, config.concurrency)));
   const fetchImage = deps.fetchImage ?? fetchImageBytes;
   return async (job, signal) => {
     const started = performance.now();
@@ -42,13 +47,16 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
       const { model } = lease;
       const output = await upscale(image, model, {
         tile: config.tile,
-        tilePad: Math.max(config.tilePad, Math.min(model.receptiveRadius, MAX_AUTO_TILE_PAD)),
+        tilePad: config.tilePad,
+        maxMemory,
         outscale: job.input.scale ?? model.scale,
         signal,
+        onProgress: progress && ((p) => p.etaMs !== undefined && progress.report(job.id, p.etaMs)),
       });
       encoded = await encodeImage(output, { format: 'png' });
     } finally {
       lease.release();
+      progress?.forget(job.id);
     }
     const stored = await storage.put(`${randomBytes(16).toString('hex')}.png`, encoded, 'image/png');
     const generationTime = Math.round((performance.now() - started) / 10) / 100;

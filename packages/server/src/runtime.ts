@@ -3,7 +3,7 @@
  * metrics, webhook sender and the job processor, wired together once.
  */
 import { mkdir } from 'node:fs/promises';
-import { createModelStore, loadCatalogModel, type ModelStore } from '@superres/models/node';
+import { createModelStore, createWorkerPool, loadCatalogModel, type ModelStore, type WorkerPool } from '@superres/models/node';
 import type { ServerConfig } from './config.js';
 import type { JobProcessor, JobQueue, JobRecord } from './contracts.js';
 import { errorToHttp } from './errors-http.js';
@@ -11,6 +11,7 @@ import { storedSecret } from './keys.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createModelCache, type ModelCache } from './model-cache.js';
 import { createJobProcessor } from './process-job.js';
+import { createJobProgress, type JobProgress } from './job-progress.js';
 import { createEmbeddedQueue } from './queue/embedded.js';
 import type { ServableStorage } from './routes/context.js';
 import { storageFromEnv } from './storage/from-env.js';
@@ -25,6 +26,10 @@ export interface Logger {
 export interface Runtime {
   storage: ServableStorage;
   store: ModelStore;
+  /** The inference workers: every model of this process runs and converts there. */
+  pool: WorkerPool;
+  /** Live progress of the jobs running in this process. */
+  progress: JobProgress;
   models: ModelCache;
   queue: JobQueue;
   queueBackend: 'embedded' | 'redis';
@@ -66,10 +71,9 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
   await mkdir(config.dataDir, { recursive: true });
   const storage: ServableStorage = storageFromEnv(config.env, { dataDir: config.dataDir, publicUrl: config.publicUrl });
   const store = createModelStore({ ...(config.modelsDir ? { dir: config.modelsDir } : {}), env: config.env });
-  const models = createModelCache(
-    (id) => loadCatalogModel(id, { store, device: 'cpu', ...(config.threads ? { threads: config.threads } : {}) }),
-    config.modelCacheSize,
-  );
+  const pool = createWorkerPool({ workers: config.workers, threads: config.threads, env: config.env });
+  const models = createModelCache((id) => loadCatalogModel(id, { store, pool, device: 'cpu' }), config.modelCacheSize);
+  const progress = createJobProgress();
   const metrics = createMetrics();
   const secret = config.webhookSecret ?? (await storedSecret(config.dataDir, 'webhook-secret')).value;
   const webhooks = createWebhookSender({
@@ -80,7 +84,7 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
     logger: log,
   });
   const queue = await createQueue(config, log);
-  const processor = sanitized(createJobProcessor({ config, storage, models }), metrics, log);
+  const processor = sanitized(createJobProcessor({ config, storage, models, progress }), metrics, log);
 
   queue.onFinished((job: JobRecord) => {
     const status = job.status === 'success' ? 'success' : 'error';
@@ -101,6 +105,8 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
   return {
     storage,
     store,
+    pool,
+    progress,
     models,
     queue,
     queueBackend: config.redisUrl ? 'redis' : 'embedded',
@@ -112,6 +118,8 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
       await queue.close({ graceMs: config.shutdownGraceMs });
       await webhooks.close();
       await models.clear();
+      // Waits for a tile a worker may still be running (a cancelled job's), then ends the workers.
+      await pool.close();
     },
   };
 }

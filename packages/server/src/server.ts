@@ -68,6 +68,8 @@ export async function startServer(input: ServerConfig, options: StartServerOptio
       storage: runtime.storage,
       store: runtime.store,
       models: runtime.models,
+      pool: runtime.pool,
+      progress: runtime.progress,
       metrics: runtime.metrics,
       version: VERSION,
       startedAt: Date.now(),

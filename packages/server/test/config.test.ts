@@ -7,7 +7,7 @@ import { CONFIG_VARIABLES, configTableMarkdown, createKeyRing, keyId, loadConfig
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({ SUPERRES_DATA_DIR: '/tmp/x' });
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', publicUrl: 'http://127.0.0.1:3000', maxScale: 8, syncWaitMs: 20000, concurrency: 1, tile: 256, allowPrivateUrls: false, apiKeys: [] });
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', publicUrl: 'http://127.0.0.1:3000', maxScale: 8, syncWaitMs: 20000, concurrency: 1, tile: 'auto', tilePad: 'auto', maxMemory: 256 * 1024 * 1024, allowPrivateUrls: false, apiKeys: [] });
   });
 
   it('parses values and names the variable of a bad one', () => {
@@ -18,11 +18,28 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SUPERRES_ALLOW_PRIVATE_URLS: 'maybe' })).toThrow(/SUPERRES_ALLOW_PRIVATE_URLS.*maybe/);
   });
 
+  it('reads tiles as auto or a number, the memory budget as a size, and the worker pool', () => {
+    expect(loadConfig({ SUPERRES_TILE: '128', SUPERRES_TILE_PAD: 'auto' })).toMatchObject({ tile: 128, tilePad: 'auto' });
+    expect(loadConfig({ SUPERRES_MAX_MEMORY: '1.5G', SUPERRES_WORKERS: '2', SUPERRES_THREADS: '1' })).toMatchObject({
+      maxMemory: 1.5 * 1024 ** 3,
+      workers: 2,
+      threads: 1,
+    });
+    expect(() => loadConfig({ SUPERRES_TILE: 'big' })).toThrow(/SUPERRES_TILE.*auto/);
+    expect(() => loadConfig({ SUPERRES_MAX_MEMORY: 'plenty' })).toThrow(/SUPERRES_MAX_MEMORY.*512M/);
+    expect(() => loadConfig({ SUPERRES_WORKERS: '0' })).toThrow(/SUPERRES_WORKERS/);
+  });
+
   it('documents every variable in one table, storage included', () => {
     const names = CONFIG_VARIABLES.map((v) => v.name);
     for (const name of ['SUPERRES_PORT', 'SUPERRES_REDIS_URL', 'SUPERRES_SYNC_WAIT_MS', 'SUPERRES_S3_BUCKET', 'SUPERRES_WEBHOOK_SECRET']) expect(names).toContain(name);
     expect(new Set(names).size).toBe(names.length);
     expect(configTableMarkdown()).toContain('| `SUPERRES_MAX_SCALE` | 8 |');
+  });
+
+  it('the README shows the table as the code has it', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(configTableMarkdown());
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, startServer, type Env, type GeneratedKey } from '@superres/server';
 import type { CliIo } from '../io.js';
+import { stopSignalOf } from '../interrupt.js';
 
 /** CLI flags mirror the SUPERRES_* variables: each flag given overrides its variable. */
 export function envWithFlags(flags: Record<string, unknown>, names: Record<string, string>, env: Env = process.env): Env {
@@ -18,14 +19,14 @@ export function printGeneratedKeys(keys: GeneratedKey[], io: CliIo): void {
   }
 }
 
-/** Resolves at SIGTERM or when the CLI's signal (SIGINT) fires. */
+/** Resolves with the signal's name when the CLI's signal fires (the binary aborts it on SIGINT and SIGTERM), or at SIGTERM. */
 export function untilStopped(io: CliIo): Promise<string> {
   return new Promise((resolve) => {
     const onTerm = () => resolve('SIGTERM');
     process.once('SIGTERM', onTerm);
     io.signal?.addEventListener('abort', () => {
       process.off('SIGTERM', onTerm);
-      resolve('SIGINT');
+      resolve(stopSignalOf(io.signal) ?? 'SIGINT');
     }, { once: true });
   });
 }

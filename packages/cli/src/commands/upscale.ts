@@ -1,17 +1,31 @@
 import { readFile, stat } from 'node:fs/promises';
-import { InvalidOptionError, ModelNotFoundError, upscale, type Image, type LoadedModel } from '@superres/core';
+import { basename } from 'node:path';
+import {
+  InvalidOptionError,
+  ModelNotFoundError,
+  parseByteSize,
+  throwIfAborted,
+  upscale,
+  type Image,
+  type LoadedModel,
+} from '@superres/core';
 import { DEFAULT_MODEL_ID, DENOISE_MODEL_ID } from '@superres/models';
 import { loadCatalogModel, loadModelFile, writeFileAtomic } from '@superres/models/node';
 import type { Command } from 'commander';
 import { decodeImage, encodeImage, formatFromPath } from '@superres/server';
 import { parseUpscaleFlags, type UpscaleFlags } from '../options.js';
 import type { CliIo } from '../io.js';
+import { createProgressDisplay, type ProgressOutput } from '../progress-display.js';
 import { progressPrinter, storeFor } from './models.js';
 
 export interface UpscaleIo {
-  /** Progress and status lines (stderr in the binary). */
+  /** Status lines (stderr in the binary). */
   log(line: string): void;
+  /** Where tile progress goes; default: lines through `log`. */
+  progress?: ProgressOutput;
   signal?: AbortSignal;
+  /** Environment for SUPERRES_MAX_MEMORY; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface UpscaleSummary {
@@ -34,8 +48,12 @@ export async function runUpscale(
       details: { option: 'denoise' },
     });
   }
+  const maxMemory = flags.maxMemory ?? maxMemoryFromEnv(io.env ?? process.env);
   const input = await decodeImage(await readFile(inputPath), { maxPixels: flags.maxPixels });
   const model = await openModel(flags, modelIsFile, io);
+  const display = flags.quiet
+    ? undefined
+    : createProgressDisplay(io.progress ?? { write: (t) => io.log(t.replace(/\n$/, '')), isTTY: false }, basename(inputPath));
   let output: Image;
   try {
     output = await upscale(input, model, {
@@ -44,18 +62,18 @@ export async function runUpscale(
       prePad: flags.prePad,
       outscale: flags.scale ?? model.scale,
       alpha: flags.alpha,
+      ...(maxMemory !== undefined ? { maxMemory } : {}),
       signal: io.signal,
-      onProgress: flags.quiet
-        ? undefined
-        : (p) => {
-            if (p.stage === 'inference' && p.tilesTotal > 1) io.log(`tile ${p.tilesDone}/${p.tilesTotal}`);
-          },
+      onProgress: display && ((p) => display.update(p)),
     });
   } finally {
+    display?.end();
     await model.release();
   }
+  throwIfAborted(io.signal);
   const encoded = await encodeImage(output, { format, quality: flags.quality });
-  await writeFileAtomic(flags.output, encoded);
+  // Interrupted while encoding or writing: the temp file goes, nothing is written.
+  await writeFileAtomic(flags.output, encoded, { signal: io.signal });
   return {
     input: describe(input),
     output: { ...describe(output), path: flags.output },
@@ -79,6 +97,11 @@ async function openModel(flags: UpscaleFlags, modelIsFile: boolean, io: UpscaleI
   });
 }
 
+function maxMemoryFromEnv(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const raw = env.SUPERRES_MAX_MEMORY?.trim();
+  return raw ? parseByteSize(raw, 'SUPERRES_MAX_MEMORY') : undefined;
+}
+
 async function isFile(path: string): Promise<boolean> {
   return stat(path).then(
     (s) => s.isFile(),
@@ -100,8 +123,9 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .option('--denoise <0..1>', `denoise strength of ${DENOISE_MODEL_ID}: 0 keeps noise, 1 removes most (the model as released)`)
     .option('--models-dir <dir>', 'models directory (default: $SUPERRES_MODELS_DIR, else ~/.cache/superres/models)')
     .option('-s, --scale <n>', "output scale (any positive number); default: the model's native scale")
-    .option('-t, --tile <n>', 'tile size in input pixels; 0 processes the whole image at once', '0')
-    .option('--tile-pad <n>', 'context pixels around each tile', '10')
+    .option('-t, --tile <n>', 'tile size in input pixels: "auto" fits --max-memory, 0 processes the whole image at once', 'auto')
+    .option('--tile-pad <n>', 'context pixels around each tile: "auto" is the model\'s receptive radius, capped at 32', 'auto')
+    .option('--max-memory <size>', 'memory budget for automatic tiles, e.g. 512M or 2G (SUPERRES_MAX_MEMORY, default 256M)')
     .option('--pre-pad <n>', 'reflect padding on the right and bottom edges before inference', '0')
     .option('--alpha <mode>', 'alpha channel: "model" (through the network) or "resize"', 'model')
     .option('--device <device>', 'cpu, cuda, webgpu or auto', 'cpu')
@@ -110,7 +134,11 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .option('--max-pixels <n>', 'refuse inputs with more pixels than this')
     .option('-q, --quiet', 'no progress output', false)
     .action(async (input: string, flags: Record<string, unknown>) => {
-      const summary = await runUpscale(input, flags, { log: (l) => io.stderr(`${l}\n`), signal: io.signal });
+      const summary = await runUpscale(input, flags, {
+        log: (l) => io.stderr(`${l}\n`),
+        progress: { write: io.stderr, isTTY: io.stderrIsTTY === true, ...(io.columns ? { columns: io.columns } : {}) },
+        signal: io.signal,
+      });
       const { output: o } = summary;
       io.stdout(`${o.path}: ${o.width}x${o.height}, ${o.channels} channel(s), ${o.bitDepth}-bit (model ${summary.modelId})\n`);
     });

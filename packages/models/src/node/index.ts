@@ -5,4 +5,4 @@ export { createWorkerPool, type WorkerPool, type WorkerPoolOptions, type WorkerP
 export { resolvePoolSize, DEFAULT_WORKERS, type PoolSizeOptions } from './pool/pool-size.js';
 export { sharedWorkerPool, closeSharedWorkerPool } from './pool/shared-pool.js';
 export * from './store/index.js';
-export { writeFileAtomic, isTempName, type AtomicWriteOptions } from './store/atomic.js';
+export { writeFileAtomic, isTempName, sha256File, sha256Sliced, type AtomicWriteOptions } from './store/atomic.js';

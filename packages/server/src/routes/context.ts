@@ -1,5 +1,6 @@
 /** What every route module is handed: the server's parts, built once by server.ts. */
-import type { ModelStore } from '@superres/models/node';
+import type { ModelStore, WorkerPool } from '@superres/models/node';
+import type { JobProgress } from '../job-progress.js';
 import type { ServerConfig } from '../config.js';
 import type { JobQueue, Storage } from '../contracts.js';
 import type { KeyRing } from '../keys.js';
@@ -23,6 +24,10 @@ export interface AppContext {
   storage: ServableStorage;
   store: ModelStore;
   models: ModelCache;
+  /** The inference workers (checkpoint conversion of load_model runs there too). */
+  pool: WorkerPool;
+  /** Estimated time left of the jobs running in this process. */
+  progress: JobProgress;
   metrics: Metrics;
   version: string;
   startedAt: number;

@@ -30,8 +30,11 @@ export function registerJobRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (job.errorCode) body.code = job.errorCode;
       return reply.code(statusForCode(job.errorCode)).send(body);
     }
+    // A job running here: its own estimate from the throughput measured so far. Queued: the jobs
+    // ahead share the workers, each taking the measured mean time.
+    const left = job.status === 'processing' ? ctx.progress.secondsLeft(job.id) : undefined;
     const ahead = await queue.position(job.id).catch(() => 0);
-    const eta = Math.max(1, Math.round((ahead + 1) * metrics.meanSeconds()));
+    const eta = Math.max(1, Math.round(left ?? (Math.floor(ahead / Math.max(1, config.concurrency)) + 1) * metrics.meanSeconds()));
     const message = job.status === 'queued' ? `Queued: ${ahead} job(s) ahead` : 'Processing: try again in a few seconds';
     const body: ProcessingResponse = {
       status: 'processing',

@@ -1,10 +1,10 @@
 /** Model and system routes: get_all_models (any key), the rest with an admin key. */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ChecksumError, ModelNotFoundError } from '@superres/core';
-import type { StoreEntry } from '@superres/models/node';
+import { sha256File, type StoreEntry } from '@superres/models/node';
 import {
   ClearCacheRequestSchema,
   DeleteModelRequestSchema,
@@ -66,14 +66,14 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void
         await writeFile(temp, response.body);
         file = temp;
       }
-      const bytes = await readFile(file!);
-      const actual = createHash('sha256').update(bytes).digest('hex');
+      // Streamed: a model file may be a gigabyte, and hashing it whole would hold the event loop.
+      const actual = await sha256File(file!);
       if (body.sha256 && body.sha256 !== actual) {
         throw new ChecksumError(`sha256: the file's sha256 is ${actual}, expected ${body.sha256}; nothing was stored`, {
           details: { expected: body.sha256, actual },
         });
       }
-      await store.import(file!, { id: body.model_id });
+      await store.import(file!, { id: body.model_id, pool: ctx.pool });
       await models.evict(body.model_id);
     } finally {
       if (temp) await rm(temp, { force: true });
@@ -125,7 +125,7 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void
         failed: stats.failed,
       },
       storage: ctx.storage.kind ?? 'custom',
-      backend: 'onnxruntime-node (cpu)',
+      backend: `onnxruntime-node (cpu, ${ctx.pool.size} worker(s) x ${ctx.pool.threads} thread(s))`,
       uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 1000),
     };
     return answer;

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { throwIfAborted, type AbortSignalLike } from '@superres/core';
 
 const TEMP_SUFFIX = '.part';
 /**
@@ -29,6 +30,8 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Flush to disk before the rename (default true): a crash then leaves the old or the new file, whole. */
   fsync?: boolean;
+  /** Checked just before the rename: once it fired, the temp file goes and nothing is written. */
+  signal?: AbortSignalLike;
 }
 
 /** Writes bytes to a temp file, flushes it and renames it over `target`: readers never see half a file. */
@@ -46,6 +49,7 @@ export async function writeFileAtomic(
     } finally {
       await handle.close();
     }
+    throwIfAborted(options.signal);
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });
@@ -59,8 +63,17 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-export function sha256Bytes(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/** Bytes hashed between two turns of the event loop (a few milliseconds of SHA-256). */
+const HASH_SLICE = 4 * 1024 * 1024;
+
+/** The sha256 of a buffer (model weights: up to gigabytes) without holding the event loop for its whole length. */
+export async function sha256Sliced(bytes: Uint8Array): Promise<string> {
+  const hash = createHash('sha256');
+  for (let at = 0; at < bytes.length; at += HASH_SLICE) {
+    hash.update(bytes.subarray(at, at + HASH_SLICE));
+    if (at + HASH_SLICE < bytes.length) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return hash.digest('hex');
 }
 
 /** Size of a file, or undefined when there is none. */

@@ -6,7 +6,8 @@ import { detectModelFormat } from '../../plugins/detect-format.js';
 import { probeOnnxGeometry } from '../../plugins/probe-onnx.js';
 import { createNodeBackend } from '../backend.js';
 import { sharedWorkerPool } from '../pool/shared-pool.js';
-import { sha256Bytes, writeFileAtomic } from './atomic.js';
+import type { WorkerPool } from '../pool/worker-pool.js';
+import { sha256Sliced, writeFileAtomic } from './atomic.js';
 import { checkId } from './entries.js';
 import { readImportRecord, type ImportRecord } from './records.js';
 import type { StoreLayout } from './paths.js';
@@ -18,6 +19,8 @@ export interface ImportOptions {
   replace?: boolean;
   /** For checkpoints that cannot tell their activation etc. (see ArchitectureOverrides). */
   overrides?: ArchitectureOverrides;
+  /** The workers that read and convert the file; default: the process's shared pool. */
+  pool?: WorkerPool;
 }
 
 /**
@@ -40,13 +43,14 @@ export async function importModelFile(
   }
   const bytes = new Uint8Array(await readFile(file));
   const format = detectModelFormat(bytes);
-  const described = format === 'onnx' ? await describeOnnx(bytes) : await describeCheckpoint(bytes, options.overrides);
+  const pool = options.pool ?? sharedWorkerPool();
+  const described = format === 'onnx' ? await describeOnnx(bytes, pool) : await describeCheckpoint(bytes, options.overrides, pool);
   const ext = format === 'onnx' ? '.onnx' : '.pth';
   const record: ImportRecord = {
     version: 1,
     id,
     file: `${id}${ext}`,
-    sha256: sha256Bytes(bytes),
+    sha256: await sha256Sliced(bytes),
     bytes: bytes.length,
     format,
     ...described,
@@ -66,13 +70,13 @@ export async function importModelFile(
 type Described = ModelGeometry & Pick<ImportRecord, 'architecture' | 'hyperparameters'>;
 
 /** Read and converted in a worker: a large checkpoint takes seconds. */
-async function describeCheckpoint(bytes: Uint8Array, overrides: ArchitectureOverrides | undefined): Promise<Described> {
-  const { built } = await sharedWorkerPool().convert({ kind: 'checkpoint', bytes, ...(overrides ? { overrides } : {}) });
+async function describeCheckpoint(bytes: Uint8Array, overrides: ArchitectureOverrides | undefined, pool: WorkerPool): Promise<Described> {
+  const { built } = await pool.convert({ kind: 'checkpoint', bytes, ...(overrides ? { overrides } : {}) });
   return { ...built!.geometry, architecture: built!.architecture, hyperparameters: built!.hyperparameters };
 }
 
-async function describeOnnx(bytes: Uint8Array): Promise<Described> {
-  const session = await createNodeBackend({ threads: 1 }).createSession(bytes);
+async function describeOnnx(bytes: Uint8Array, pool: WorkerPool): Promise<Described> {
+  const session = await createNodeBackend({ threads: 1, pool }).createSession(bytes);
   try {
     return { ...(await probeOnnxGeometry(session)), architecture: 'onnx' };
   } catch (error) {

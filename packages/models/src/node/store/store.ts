@@ -21,7 +21,7 @@ import {
 } from '@superres/core';
 import { registerBuiltinModels, DEFAULT_MODEL_ID, type CatalogModel } from '../../catalog/catalog.js';
 import { detectModelFormat, type ModelFileFormat } from '../../plugins/detect-format.js';
-import { fileSize, sha256Bytes, sha256File, sweepStaleTemps, tempPathFor } from './atomic.js';
+import { fileSize, sha256File, sha256Sliced, sweepStaleTemps, tempPathFor } from './atomic.js';
 import { downloadTo, DEFAULT_TIMEOUT_MS } from './download.js';
 import { MODEL_ID, expectedSha256, importedIds, locate, type Located } from './entries.js';
 import { importModelFile, type ImportOptions } from './import.js';
@@ -216,7 +216,7 @@ export function createModelStore(options: ModelStoreOptions = {}): ModelStore {
     const located = await locate(layout, registry, id);
     if ((await fileSize(located.path)) === undefined) await pull(id, pullOptions);
     const bytes = new Uint8Array(await readFile(located.path));
-    const sha256 = sha256Bytes(bytes);
+    const sha256 = await sha256Sliced(bytes);
     await accept(located, sha256);
     return { id, path: located.path, sha256, bytes, format: detectModelFormat(bytes), plugin: located.plugin };
   }
