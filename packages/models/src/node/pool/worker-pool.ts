@@ -96,19 +96,27 @@ function defaultWorkerUrl(): URL {
 }
 
 /**
- * The host's Node flags, less custom export conditions: the worker is this package's built code
- * and must resolve its dependencies the standard way (a test runner's `--conditions source`
- * would point it at TypeScript sources Node cannot run).
+ * A worker with the host's Node flags, less custom export conditions: the worker is this
+ * package's built code and must resolve its dependencies the standard way (a test runner's
+ * `--conditions source` would point it at TypeScript sources Node cannot run). Flags are only
+ * passed explicitly when there are conditions to drop: Node refuses explicit per-process flags
+ * (`--expose-gc`, ...) for workers, which it accepts when they are inherited.
  */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
+function startWorker(url: URL): Worker {
   const args = process.execArgv;
+  const kept: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--conditions' || arg === '-C') i++;
-    else if (!arg.startsWith('--conditions=')) out.push(arg);
+    else if (!arg.startsWith('--conditions=')) kept.push(arg);
   }
-  return out;
+  if (kept.length === args.length) return new Worker(url);
+  try {
+    return new Worker(url, { execArgv: kept });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    return new Worker(url, { execArgv: [] });
+  }
 }
 
 export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
@@ -122,7 +130,7 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   let drained: (() => void) | undefined;
 
   function spawn(): Slot {
-    const worker = new Worker(options.workerUrl ?? defaultWorkerUrl(), { execArgv: workerExecArgv() });
+    const worker = startWorker(options.workerUrl ?? defaultWorkerUrl());
     const slot: Slot = { worker, sessions: new Set() };
     worker.unref();
     worker.on('message', (reply: WorkerReply) => onReply(slot, reply));
