@@ -41,7 +41,7 @@ describe('upscale: tile auto and tilePad auto (the defaults)', () => {
   it('tiles within the memory budget and equals the whole image when the pad covers the radius', async () => {
     const model = { ...createToyModel({ scale: 2, alignment: 2, layers: 2 }), workingBytesPerPixel: 2000 };
     const image = randomImage(150, 90, 4, 8, 5);
-    const maxMemory = 16 * 1024 * 1024;
+    const maxMemory = 32 * 1024 * 1024;
     const { tile, tilePad } = tileSettings(image, model, { maxMemory });
     expect(tilePad).toBe(2);
     expect(tile).toBeGreaterThan(0);

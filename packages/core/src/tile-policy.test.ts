@@ -31,7 +31,7 @@ describe('autoTileSize', () => {
   });
 
   it('takes the largest tile that fits: one step more would not', () => {
-    for (const maxMemory of [64 * MiB, 256 * MiB, 1024 * MiB]) {
+    for (const maxMemory of [128 * MiB, 256 * MiB, 1024 * MiB]) {
       for (const parallelism of [1, 2, 4]) {
         for (const banded of [false, true]) {
           const input = { ...base, maxMemory, parallelism, banded };

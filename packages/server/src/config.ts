@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_MAX_MEMORY, InvalidOptionError, parseByteSize } from '@superres/core';
+import { DEFAULT_MAX_MEMORY, formatByteSize, InvalidOptionError, parseByteSize } from '@superres/core';
 import { STORAGE_ENV_VARIABLES } from './storage/from-env.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -63,7 +63,7 @@ const TABLE = [
   ['webhookSecret', 'SUPERRES_WEBHOOK_SECRET', text, '(generated)', 'HMAC-SHA256 secret for webhook signatures. None: generated and stored in the data dir.'],
   ['tile', 'SUPERRES_TILE', autoOrInt, 'auto', 'Tile size in input pixels: `auto` fits SUPERRES_MAX_MEMORY; 0 runs the whole image at once.'],
   ['tilePad', 'SUPERRES_TILE_PAD', autoOrInt, 'auto', "Context pixels around each tile: `auto` is the model's receptive radius, capped at 32."],
-  ['maxMemory', 'SUPERRES_MAX_MEMORY', byteSize, '256M', 'Memory budget for running jobs (tiles in flight and runtime working memory, output images excluded), shared by SUPERRES_CONCURRENCY jobs.'],
+  ['maxMemory', 'SUPERRES_MAX_MEMORY', byteSize, formatByteSize(DEFAULT_MAX_MEMORY), 'Memory budget for running jobs (tiles in flight and runtime working memory, output images excluded), shared by SUPERRES_CONCURRENCY jobs.'],
   ['workers', 'SUPERRES_WORKERS', int(1), '1', 'Inference worker threads (models run off the HTTP thread).'],
   ['threads', 'SUPERRES_THREADS', int(1), '(cores / workers)', 'ONNX Runtime threads per inference worker.'],
   ['modelCacheSize', 'SUPERRES_MODEL_CACHE_SIZE', int(1), '2', 'Loaded models kept in memory.'],

@@ -1,4 +1,3 @@
-export { decodeImage, encodeImage, formatFromPath, DEFAULT_MAX_INPUT_PIXELS, type OutputFormat, type DecodeOptions, type EncodeOptions } from './image-io.js';
 export type * from './contracts.js';
 export { loadConfig, configTableMarkdown, CONFIG_VARIABLES, type ServerConfig, type ConfigVariable, type Env } from './config.js';
 export { loadKeys, createKeyRing, keyId, type KeyRing, type KeyIdentity, type GeneratedKey } from './keys.js';

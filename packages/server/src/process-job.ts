@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { UnavailableError, upscale } from '@superres/core';
 import type { FetchLimits, JobProcessor, Storage } from './contracts.js';
 import type { ServerConfig } from './config.js';
-import { decodeImage, encodeImage } from './image-io.js';
+import { decodeImage, encodeImage } from '@superres/image-io';
 import type { JobProgress } from './job-progress.js';
 import type { ModelCache } from './model-cache.js';
 import { fetchImageBytes } from './net/safe-fetch.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig, startServer, type Env, type GeneratedKey } from '@superres/server';
+import type { Env, GeneratedKey } from '@superres/server';
 import type { CliIo } from '../io.js';
 import { stopSignalOf } from '../interrupt.js';
 
@@ -54,6 +54,8 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option('--redis-url <url>', 'run jobs through BullMQ on Redis (SUPERRES_REDIS_URL)')
     .option('--concurrency <n>', 'jobs run at once by this process (SUPERRES_CONCURRENCY)')
     .action(async (flags: Record<string, unknown>) => {
+      // Loaded here, not at start: the other commands never pay for the server's dependencies.
+      const { loadConfig, startServer } = await import('@superres/server');
       const config = loadConfig(envWithFlags(flags, SERVE_FLAGS));
       const server = await startServer(config);
       printGeneratedKeys(server.generatedKeys, io);

@@ -1,6 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
+  DEFAULT_MAX_MEMORY,
+  formatByteSize,
   InvalidOptionError,
   ModelNotFoundError,
   parseByteSize,
@@ -12,7 +14,7 @@ import {
 import { DEFAULT_MODEL_ID, DENOISE_MODEL_ID } from '@superres/models';
 import { loadCatalogModel, loadModelFile, writeFileAtomic } from '@superres/models/node';
 import type { Command } from 'commander';
-import { decodeImage, encodeImage, formatFromPath } from '@superres/server';
+import { decodeImage, encodeImageToFile, formatFromPath } from '@superres/image-io';
 import { parseUpscaleFlags, type UpscaleFlags } from '../options.js';
 import type { CliIo } from '../io.js';
 import { createProgressDisplay, type ProgressOutput } from '../progress-display.js';
@@ -71,9 +73,11 @@ export async function runUpscale(
     await model.release();
   }
   throwIfAborted(io.signal);
-  const encoded = await encodeImage(output, { format, quality: flags.quality });
-  // Interrupted while encoding or writing: the temp file goes, nothing is written.
-  await writeFileAtomic(flags.output, encoded, { signal: io.signal });
+  // Encoded straight to a temp file (never whole in memory), then renamed into place; interrupted
+  // before the rename, the temp file goes and nothing is written.
+  await writeFileAtomic(flags.output, (temp) => encodeImageToFile(output, temp, { format, quality: flags.quality }), {
+    signal: io.signal,
+  });
   return {
     input: describe(input),
     output: { ...describe(output), path: flags.output },
@@ -125,7 +129,7 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .option('-s, --scale <n>', "output scale (any positive number); default: the model's native scale")
     .option('-t, --tile <n>', 'tile size in input pixels: "auto" fits --max-memory, 0 processes the whole image at once', 'auto')
     .option('--tile-pad <n>', 'context pixels around each tile: "auto" is the model\'s receptive radius, capped at 32', 'auto')
-    .option('--max-memory <size>', 'memory budget for automatic tiles, e.g. 512M or 2G (SUPERRES_MAX_MEMORY, default 256M)')
+    .option('--max-memory <size>', `memory budget for automatic tiles, e.g. 512M or 2G (SUPERRES_MAX_MEMORY, default ${formatByteSize(DEFAULT_MAX_MEMORY)})`)
     .option('--pre-pad <n>', 'reflect padding on the right and bottom edges before inference', '0')
     .option('--alpha <mode>', 'alpha channel: "model" (through the network) or "resize"', 'model')
     .option('--device <device>', 'cpu, cuda, webgpu or auto', 'cpu')

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig, startWorker } from '@superres/server';
 import type { CliIo } from '../io.js';
 import { envWithFlags, untilStopped } from './serve.js';
 
@@ -22,6 +21,7 @@ export function registerWorkerCommand(program: Command, io: CliIo): void {
     .option('--public-url <url>', 'public URL of the API server, for local-storage output URLs (SUPERRES_PUBLIC_URL)')
     .option('--concurrency <n>', 'jobs run at once (SUPERRES_CONCURRENCY)')
     .action(async (flags: Record<string, unknown>) => {
+      const { loadConfig, startWorker } = await import('@superres/server');
       const worker = await startWorker(loadConfig(envWithFlags(flags, WORKER_FLAGS)));
       const why = await untilStopped(io);
       io.stderr(`superres: ${why}: worker stopping (running jobs finish or go back to the queue)\n`);

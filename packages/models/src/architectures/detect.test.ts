@@ -46,7 +46,7 @@ describe('detectArchitecture', () => {
         keyLayout: 'basicsr',
       },
       // Widest: 4 features at 2 x 2 times the unshuffled resolution, 64 / 4 per input pixel.
-      geometry: { scale: 2, alignment: 2, receptiveRadius: 38, workingBytesPerPixel: 4 * (4 * 16 + 3 + 3 * 4) },
+      geometry: { scale: 2, alignment: 2, receptiveRadius: 38, workingBytesPerPixel: 4 * (5 * 16 + 3 + 3 * 4) },
     });
     const built = buildGraphFromStateDict(rrdbX2());
     expect({ ...built, onnx: undefined }).toEqual({ ...detected, onnx: undefined });

@@ -243,8 +243,8 @@ describe.skipIf(!hasOnnxChecker)(`SRVGGNetCompact ONNX validity (python onnx che
     it(`passes check_model(full_check=True) with ${activation}`, () => {
       const sd = makeStateDict({ ...base, prelu }, 7);
       const { onnx, hyper, geometry } = buildSrvggOnnx(sd, prelu ? {} : { activation });
-      // Widest stage: conv_last's 3 x 4^2 channels before the shuffle: 4 B x (4 x 48 + 3 in + 48 out).
-      expect(geometry).toEqual({ scale: 4, alignment: 1, receptiveRadius: 4, workingBytesPerPixel: 972 });
+      // Widest stage: conv_last's 3 x 4^2 channels before the shuffle: 4 B x (5 maps x 48 + 3 in + 48 out).
+      expect(geometry).toEqual({ scale: 4, alignment: 1, receptiveRadius: 4, workingBytesPerPixel: 4 * (5 * 48 + 3 + 48) });
       const r = checkModel(onnx);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);

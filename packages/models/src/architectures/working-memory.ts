@@ -1,11 +1,13 @@
 /**
  * How much memory ONNX Runtime holds per input pixel while it runs a tile: the number the
- * pipeline sizes automatic tiles by. The widest stage dominates; ONNX Runtime keeps about
- * LIVE_MAPS of its feature maps alive at once (measured on onnxruntime-node 1.30, CPU, peak RSS
- * over tiles of 64..768 px: SRVGGNetCompact 64 features x4 1.07-1.26 KB per input pixel against
- * 1.23 KB estimated; RRDBNet 23 blocks x4 16.1 KB against 16.6 KB).
+ * pipeline sizes automatic tiles by. The widest stage dominates; ONNX Runtime keeps about four
+ * of its feature maps alive at once in a single run (onnxruntime-node 1.30, CPU, peak RSS over
+ * tiles of 64..768 px: SRVGGNetCompact 64 features x4 1.07-1.26 KB per input pixel; RRDBNet 23
+ * blocks x4 16.1 KB). Over a whole tiled image its allocator holds more (chunks of several tile
+ * shapes), so the estimate counts LIVE_MAPS = 5: with it, a 2000x1500 x4 upscale stayed within
+ * its budget at 64, 128 and 256 MiB (BENCHMARKS.md).
  */
-const LIVE_MAPS = 4;
+const LIVE_MAPS = 5;
 const FLOAT_BYTES = 4;
 
 export interface WorkingMemoryShape {

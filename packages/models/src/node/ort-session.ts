@@ -39,6 +39,9 @@ export async function openSession(ort: Ort, onnx: Uint8Array, options: SessionOp
   const base: OrtModule.InferenceSession.SessionOptions = {
     graphOptimizationLevel: options.graphOptimization ?? 'all',
     logSeverityLevel: LOG_SEVERITY_ERROR,
+    // Tiles come in several shapes (edge tiles are smaller) and ORT keeps a planned block per
+    // input shape: off, the 8000x6000 upscale peaked 25-30% lower at the same speed (BENCHMARKS.md).
+    enableMemPattern: false,
     ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
   };
   const create = (providers: string[]): Promise<OrtSession> =>

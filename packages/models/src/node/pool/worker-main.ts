@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { BackendError, type SessionOptions } from '@superres/core';
-import { convertRequest } from '../../convert/convert-request.js';
+import type { ConvertRequest, ConvertResult } from '../../convert/convert-request.js';
 import { messageOf } from '../../runtime/ort-common.js';
 import { loadOrt, openSession, type Ort, type OrtSession } from '../ort-session.js';
 import { serializeError } from './errors.js';
@@ -51,6 +51,12 @@ async function run(session: number, data: Float32Array, dims: number[]): Promise
   return { reply: { data: out, dims: [...output.dims] }, transfer: [out.buffer as ArrayBuffer] };
 }
 
+/** The checkpoint readers and graph builders load on the first conversion: most workers only run models. */
+async function convert(request: ConvertRequest): Promise<ConvertResult> {
+  const { convertRequest } = await import('../../convert/convert-request.js');
+  return convertRequest(request);
+}
+
 async function close(session: number): Promise<void> {
   const opened = sessions.get(session);
   sessions.delete(session);
@@ -70,7 +76,7 @@ async function handle(message: WorkerRequest): Promise<void> {
       reply = { id: message.id, ok: true, value: done.reply };
       transfer = done.transfer;
     } else {
-      const converted = await convertRequest(message.request);
+      const converted = await convert(message.request);
       reply = { id: message.id, ok: true, value: converted };
       transfer = [converted.onnx.buffer as ArrayBuffer];
     }

@@ -34,17 +34,22 @@ export interface AtomicWriteOptions {
   signal?: AbortSignalLike;
 }
 
-/** Writes bytes to a temp file, flushes it and renames it over `target`: readers never see half a file. */
+/**
+ * Writes to a temp file, flushes it and renames it over `target`: readers never see half a file.
+ * `content` is the bytes, or a function that writes the (already created, empty) temp file itself
+ * at the path it is given, for writers that stream (an image encoder writing to disk).
+ */
 export async function writeFileAtomic(
   target: string,
-  bytes: Uint8Array | string,
+  content: Uint8Array | string | ((tempPath: string) => Promise<void>),
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const temp = tempPathFor(target);
   try {
     const handle = await open(temp, 'wx', options.mode);
     try {
-      await handle.writeFile(bytes);
+      if (typeof content === 'function') await content(temp);
+      else await handle.writeFile(content);
       if (options.fsync !== false) await handle.sync();
     } finally {
       await handle.close();

@@ -1,0 +1,48 @@
+import sharp, { type Sharp } from 'sharp';
+import { ImageTooLargeError, type Image } from '@superres/core';
+import type { OutputFormat } from './format.js';
+
+const WEBP_MAX_SIDE = 16383;
+
+export interface EncodeOptions {
+  format: OutputFormat;
+  /** JPEG and WebP quality, 1..100. */
+  quality?: number;
+}
+
+/** Encodes an Image. PNG keeps 16 bits and gray; JPEG has no alpha, so it is flattened onto white. */
+export async function encodeImage(image: Image, options: EncodeOptions): Promise<Buffer> {
+  return encoder(image, options).toBuffer();
+}
+
+/**
+ * Encodes an Image straight into a file: the encoder streams to disk, so the encoded bytes are
+ * never held in memory (a PNG of an 8000x6000 upscale is about 85 MB).
+ */
+export async function encodeImageToFile(image: Image, path: string, options: EncodeOptions): Promise<void> {
+  await encoder(image, options).toFile(path);
+}
+
+function encoder(image: Image, options: EncodeOptions): Sharp {
+  const { format, quality = 95 } = options;
+  if (format === 'webp' && (image.width > WEBP_MAX_SIDE || image.height > WEBP_MAX_SIDE)) {
+    throw new ImageTooLargeError(
+      `WebP cannot hold ${image.width}x${image.height}: at most ${WEBP_MAX_SIDE} pixels a side. Use PNG or JPEG.`,
+    );
+  }
+  const gray = image.channels <= 2;
+  const sixteen = image.bitDepth === 16 && format === 'png';
+  let pipeline = sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: image.channels },
+    limitInputPixels: false,
+  });
+  pipeline = pipeline.toColourspace(gray ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb');
+  switch (format) {
+    case 'png':
+      return pipeline.png({ compressionLevel: 6 });
+    case 'jpeg':
+      return pipeline.flatten({ background: '#ffffff' }).jpeg({ quality, mozjpeg: false });
+    case 'webp':
+      return pipeline.webp({ quality });
+  }
+}
