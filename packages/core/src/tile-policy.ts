@@ -26,8 +26,10 @@ export const DEFAULT_WORKING_BYTES_PER_PIXEL = 2048;
 export const MIN_AUTO_TILE = 64;
 /**
  * What a running tile costs beyond its activations, whatever its size: the runtime's allocator
- * keeps its chunks, and tensors already handed back wait for the garbage collector (measured
- * 10-16 MiB over the estimate with onnxruntime-node 1.30 at every budget from 64 to 256 MiB).
+ * keeps its chunks, and tensors already handed back wait for the garbage collector. With it, a
+ * 1000x750 x4 job in a warmed-up process peaked 50-75 MiB over its start at a 96 MiB budget and
+ * 60-67 MiB at 128 MiB (onnxruntime-node 1.30; BENCHMARKS.md). Not counted: the one-time 40-60
+ * MiB ONNX Runtime takes at a process's first full-size tiles.
  */
 export const RUNTIME_FIXED_BYTES = 16 * 1024 * 1024;
 

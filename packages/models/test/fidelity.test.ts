@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxAbsDiff, readRgb } from './support/images.js';
-import { upscale, type LoadedModel } from '@superres/core';
+import { tileSettings, upscale, type LoadedModel } from '@superres/core';
 import { pluginFromCheckpoint } from '@superres/models';
 import { loadModelFile } from '@superres/models/node';
 import { hasOnnxChecker, noCheckerReason, runOnnxChecker } from '../src/onnx/test-support/onnx-checker.js';
@@ -59,6 +59,18 @@ describe.skipIf(weights.missing)(weights.title, () => {
     const reference = await readRgb(join(referenceDir, 'baby.png'));
     expect(maxAbsDiff(output, reference).max).toBeLessThanOrEqual(1);
   });
+
+  // The default tiling under a small budget: tiles of 64, the pad 'auto' gives (the radius, 18).
+  for (const name of ['baby', 'butterfly']) {
+    it(`${name}.png with tile 'auto' in a 20 MiB budget is within 1/255 of PyTorch and of the whole image`, async () => {
+      const input = await readRgb(fixture('images', 'set5', 'LRx4', `${name}.png`));
+      const maxMemory = 20 * 1024 * 1024;
+      expect(tileSettings(input, model, { maxMemory })).toEqual({ tile: 64, tilePad: 18 });
+      const tiled = await upscale(input, model, { maxMemory });
+      expect(maxAbsDiff(tiled, await upscale(input, model, { tile: 0 })).max).toBeLessThanOrEqual(1);
+      expect(maxAbsDiff(tiled, await readRgb(join(referenceDir, `${name}.png`))).max).toBeLessThanOrEqual(1);
+    });
+  }
 
   it('the reference outputs are the ones the manifest describes', async () => {
     const manifest = JSON.parse(await readFile(join(referenceDir, 'manifest.json'), 'utf8'));

@@ -4,8 +4,8 @@
  * of its feature maps alive at once in a single run (onnxruntime-node 1.30, CPU, peak RSS over
  * tiles of 64..768 px: SRVGGNetCompact 64 features x4 1.07-1.26 KB per input pixel; RRDBNet 23
  * blocks x4 16.1 KB). Over a whole tiled image its allocator holds more (chunks of several tile
- * shapes), so the estimate counts LIVE_MAPS = 5: with it, a 2000x1500 x4 upscale stayed within
- * its budget at 64, 128 and 256 MiB (BENCHMARKS.md).
+ * shapes), so the estimate counts LIVE_MAPS = 5: with it, tiled x4 jobs stayed within their
+ * budgets from 64 to 256 MiB (BENCHMARKS.md).
  */
 const LIVE_MAPS = 5;
 const FLOAT_BYTES = 4;
