@@ -90,7 +90,7 @@ export function wrapOrtSession(session: OrtSessionLike, options: WrapOptions): I
       }
       let result: Awaited<ReturnType<OrtSessionLike['run']>>;
       try {
-        const data = options.copyInputs ? input.data.slice() : input.data;
+        const data = options.copyInputs && !runOptions.transfer ? input.data.slice() : input.data;
         result = await session.run({ [inputName]: options.tensor(data, [...input.dims]) as never });
       } catch (error) {
         throw new BackendError(`${options.runtime} inference failed: ${messageOf(error)}`, { cause: error });

@@ -345,3 +345,17 @@ describe('createWebBackend in Node (WebAssembly)', () => {
     expect([...any.data]).toEqual([2, 4, 6, 8, 10, 12]);
   });
 });
+
+describe('defaultProxy', () => {
+  it('runs WebAssembly in ORT\'s proxy worker on a page\'s main thread only', async () => {
+    const { defaultProxy } = await import('./backend.js');
+    class FakeWorker {}
+    expect(defaultProxy(false, { document: {}, Worker: FakeWorker })).toBe(true);
+    // WebGPU: ORT's proxy serves WebAssembly only.
+    expect(defaultProxy(true, { document: {}, Worker: FakeWorker })).toBeUndefined();
+    // A Web Worker (no document) or Node: no proxy of a proxy.
+    expect(defaultProxy(false, { Worker: FakeWorker })).toBeUndefined();
+    expect(defaultProxy(false, {})).toBeUndefined();
+    expect(defaultProxy(false)).toBeUndefined();
+  });
+});

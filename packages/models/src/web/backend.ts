@@ -50,7 +50,12 @@ export interface WebBackendOptions extends SessionOptions {
    * most 4); 0 = ORT's choice.
    */
   numThreads?: number;
-  /** Run the runtime in a Web Worker so inference does not block the page (browser main thread only). */
+  /**
+   * Run the WebAssembly runtime in a Web Worker so inference does not block the page. Default: on
+   * when the runtime starts on a browser page's main thread (WebAssembly's run() blocks the thread
+   * that calls it, as onnxruntime-node's does), off in workers and in Node. WebGPU sessions run
+   * on the page's thread either way (ORT's proxy serves WebAssembly only); their work is on the GPU.
+   */
   proxy?: boolean;
 }
 
@@ -120,14 +125,15 @@ export function createWebBackend(defaults: WebBackendOptions = {}): InferenceBac
       // `threads` passed to this session wins over the backend's numThreads, as any session option does.
       const threads = options.threads ?? numThreads ?? sessionDefaults.threads;
       const ort = await loadOrt();
-      const settings = configureWasm(ort, { numThreads: threads, wasmPaths, proxy });
+      const settings = configureWasm(ort, { numThreads: threads, wasmPaths, proxy, defaultProxy: defaultProxy(webgpu) });
       // The proxy worker takes ownership of (detaches) the model's buffer: hand it a copy.
       const bytes = settings.proxy === true ? onnx.slice() : onnx;
       const session = await openSession(ort, bytes, merged, device, webgpu);
       return wrapOrtSession(session, {
         runtime: 'ONNX Runtime Web',
         tensor: (data, dims) => new ort.Tensor('float32', data, dims),
-        // The proxy worker takes ownership of (detaches) the input's buffer: hand it a copy.
+        // The proxy worker takes ownership of (detaches) the input's buffer: hand it a copy,
+        // unless the caller handed the buffer over (the pipeline's tiles).
         copyInputs: settings.proxy === true,
       });
     },
@@ -140,7 +146,13 @@ export function createWebBackend(defaults: WebBackendOptions = {}): InferenceBac
  */
 function configureWasm(
   ort: Ort,
-  wanted: { numThreads: number | undefined; wasmPaths: WasmPaths | undefined; proxy: boolean | undefined },
+  wanted: {
+    numThreads: number | undefined;
+    wasmPaths: WasmPaths | undefined;
+    proxy: boolean | undefined;
+    /** Applied when the runtime starts and nothing was asked: never a conflict later. */
+    defaultProxy: boolean | undefined;
+  },
 ): WasmSettings {
   const wasmPathsKey = wanted.wasmPaths === undefined ? undefined : JSON.stringify(wanted.wasmPaths);
   if (started) {
@@ -176,6 +188,7 @@ function configureWasm(
   }
   if (wanted.wasmPaths !== undefined) wasm.wasmPaths = wanted.wasmPaths;
   if (wanted.proxy !== undefined) wasm.proxy = wanted.proxy;
+  else if (wanted.defaultProxy !== undefined && wasm.proxy === undefined) wasm.proxy = wanted.defaultProxy;
   started = {
     numThreads: typeof wasm.numThreads === 'number' && wasm.numThreads > 0 ? wasm.numThreads : undefined,
     wasmPaths: wasm.wasmPaths === undefined ? undefined : JSON.stringify(wasm.wasmPaths),
@@ -244,6 +257,15 @@ async function webGpuProblem(): Promise<string | undefined> {
     return `WebGPU is supported but requesting a GPU adapter failed: ${messageOf(error)}`;
   }
   return undefined;
+}
+
+/**
+ * The proxy default: on for a page's main thread (a `document` and Web Workers exist) where the
+ * runtime will serve WebAssembly. Undefined elsewhere: ORT's own default (off).
+ */
+export function defaultProxy(webgpu: boolean, scope: { document?: unknown; Worker?: unknown } = globalThis as never): boolean | undefined {
+  if (webgpu) return undefined;
+  return typeof scope.document === 'object' && scope.document !== null && typeof scope.Worker === 'function' ? true : undefined;
 }
 
 function crossOriginIsolated(): boolean {
