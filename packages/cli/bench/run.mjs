@@ -1,48 +1,142 @@
-// `pnpm bench`: speed and peak memory of the converter and the upscale pipeline on this machine.
-// Each case runs in its own process; results go to stdout and bench/results/<date>.json.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+// `pnpm bench`: speed and memory of superres on this machine. Every case runs in its own process
+// (its peak RSS is its own); results go to bench/results/<date>.json and BENCHMARKS.md.
+//   pnpm bench                      every section
+//   pnpm bench -- --only engine     sections: basics, engine, server, seams
+//   pnpm bench -- --runs 5          timed runs per case (median reported)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
+import { renderMarkdown } from './lib/markdown.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
 const fixtures = resolve(repoRoot, process.env.SUPERRES_FIXTURES ?? '../shared/fixtures');
 const weights = join(fixtures, 'weights/realesr-animevideov3.pth');
+const baby = join(fixtures, 'images/set5/LRx4/baby.png');
+const ost = join(fixtures, 'images/realesrgan/OST_009.png');
+const bin = join(repoRoot, 'packages/cli/dist/bin.js');
 const require = createRequire(import.meta.url);
 const version = (pkg) => require(`${pkg}/package.json`).version;
 
-const cases = [
-  { name: 'convert realesr-animevideov3.pth to ONNX', args: ['convert', weights, '', '0', '0', '5'] },
-  { name: 'x4 baby 126x126, whole image', args: ['upscale', weights, join(fixtures, 'images/set5/LRx4/baby.png'), '0', '0', '5'] },
-  { name: 'x4 baby 126x126, tile 64 pad 18', args: ['upscale', weights, join(fixtures, 'images/set5/LRx4/baby.png'), '64', '18', '5'] },
-  { name: 'x4 OST_009 448x640, whole image', args: ['upscale', weights, join(fixtures, 'images/realesrgan/OST_009.png'), '0', '0', '1'] },
-  { name: 'x4 OST_009 448x640, tile 128 pad 18', args: ['upscale', weights, join(fixtures, 'images/realesrgan/OST_009.png'), '128', '18', '1'] },
-];
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const sections = new Set((flag('only', 'basics,engine,server,seams')).split(','));
+const runs = flag('runs', '3');
 
+for (const [what, path] of [['weights', weights], ['image', ost], ['built CLI (pnpm build)', bin]]) {
+  if (!existsSync(path)) {
+    console.error(`bench: missing ${what}: ${path}`);
+    process.exit(2);
+  }
+}
+
+const sharp = require('sharp');
 const machine = {
   cpu: cpus()[0]?.model,
   cores: cpus().length,
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
   onnxruntimeNode: version('onnxruntime-node'),
-  sharp: require('sharp').versions.sharp,
-  libvips: require('sharp').versions.vips,
-  threads: 2,
+  sharp: sharp.versions.sharp,
+  libvips: sharp.versions.vips,
 };
 console.log(`machine: ${JSON.stringify(machine)}`);
-const results = [];
-for (const c of cases) {
-  const out = execFileSync(process.execPath, [join(here, 'case.mjs'), ...c.args], { encoding: 'utf8' });
-  const r = JSON.parse(out.trim().split('\n').pop());
-  results.push({ case: c.name, ...r });
-  const rate = r.outputMegapixelsPerSecond ? `, ${r.outputMegapixelsPerSecond.toFixed(2)} output MP/s` : '';
-  console.log(`${c.name}: median ${r.medianMs.toFixed(1)} ms over ${r.runs}${rate}, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+const work = mkdtempSync(join(tmpdir(), 'superres-bench-'));
+
+/** Runs one case script in a fresh process; returns its JSON line. */
+function runCase(script, caseArgs, env = {}) {
+  const out = execFileSync(process.execPath, [join(here, 'cases', script), ...caseArgs], {
+    encoding: 'utf8',
+    cwd: here,
+    env: { ...process.env, ...env },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(out.trim().split('\n').pop());
 }
+
+const results = { date: new Date().toISOString(), command: `pnpm bench ${args.join(' ')}`.trim(), machine, runs: Number(runs) };
+
+if (sections.has('basics')) {
+  console.log('\n# basics');
+  results.basics = {
+    convert: runCase('basics.mjs', ['convert', weights, '', '5']),
+    babyWhole: runCase('basics.mjs', ['upscale', weights, baby, runs]),
+  };
+  console.log(JSON.stringify(results.basics));
+}
+
+if (sections.has('engine')) {
+  console.log('\n# engine');
+  const eventLoop = runCase('event-loop.mjs', [weights, ost]);
+  console.log(`event loop during an upscale of OST_009: max ${eventLoop.maxDelayMs.toFixed(1)} ms, p99 ${eventLoop.p99DelayMs.toFixed(1)} ms`);
+
+  const curve = [];
+  for (const tile of [0, 512, 384, 256, 192, 128, 96, 64]) {
+    const point = runCase('tile-curve.mjs', [weights, ost, String(tile), runs]);
+    curve.push(point);
+    console.log(`tile ${tile}: ${point.medianMs.toFixed(0)} ms, peak RSS ${(point.peakRss / 2 ** 20).toFixed(0)} MiB`);
+  }
+
+  // 2000x1500 -> 8000x6000 with the CLI's defaults: the whole process's peak RSS.
+  const big = join(work, 'photo-2000x1500.png');
+  await sharp(join(fixtures, 'images/realesrgan/0014.jpg')).resize(2000, 1500, { fit: 'fill' }).png().toFile(big);
+  const rssFile = join(work, 'rss.txt');
+  const t0 = performance.now();
+  const cli = spawnSync(process.execPath, ['--import', pathToFileURL(join(here, 'lib/rss-reporter.mjs')).href, bin, 'upscale', big, '-o', join(work, 'out.png'), '--model', weights, '-q'], {
+    env: { ...process.env, SUPERRES_BENCH_RSS_OUT: rssFile },
+    encoding: 'utf8',
+  });
+  if (cli.status !== 0) throw new Error(`CLI failed: ${cli.stderr}`);
+  const largeOutput = {
+    input: '2000x1500',
+    output: '8000x6000',
+    outputBytes: 8000 * 6000 * 3,
+    peakRss: Number(readFileSync(rssFile, 'utf8')),
+    seconds: (performance.now() - t0) / 1000,
+  };
+  console.log(`8000x6000: peak RSS ${(largeOutput.peakRss / 1e6).toFixed(0)} MB, ${largeOutput.seconds.toFixed(1)} s`);
+  results.engine = { eventLoop, tileCurve: curve, largeOutput };
+}
+
+if (sections.has('server')) {
+  console.log('\n# server throughput');
+  const configs = [
+    [1, 2, 1],
+    [1, 2, 2],
+    [2, 1, 2],
+    [2, 1, 4],
+  ];
+  results.server = [];
+  for (const [workers, threads, concurrency] of configs) {
+    const r = runCase('server-throughput.mjs', [bin, weights, baby, String(workers), String(threads), String(concurrency), '200', '8']);
+    results.server.push(r);
+    console.log(`${workers} worker(s) x ${threads} thread(s), concurrency ${concurrency}: ${r.requestsPerSecond.toFixed(2)} req/s, p50 ${(r.p50Ms / 1000).toFixed(2)} s, p99 ${(r.p99Ms / 1000).toFixed(2)} s, failed ${r.failed}`);
+  }
+}
+
+if (sections.has('seams')) {
+  console.log('\n# seam error of pads below the receptive radius');
+  results.seams = runCase('seam-error.mjs', [weights, ost]).rows;
+  for (const r of results.seams) console.log(`${r.model} tile ${r.tile} pad ${r.pad}: max ${r.max}, mean ${r.mean.toFixed(4)}`);
+}
+
+rmSync(work, { recursive: true, force: true });
 const dir = join(repoRoot, 'bench/results');
 mkdirSync(dir, { recursive: true });
-const file = join(dir, `${new Date().toISOString().slice(0, 10)}.json`);
-writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`);
-console.log(`written ${file}`);
+const file = join(dir, `${results.date.slice(0, 10)}.json`);
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+// BENCHMARKS.md shows the newest measurement of every section: a partial run (--only) keeps the
+// other sections from the run before it, each with the date it was measured.
+const latestFile = join(dir, 'latest.json');
+const previous = existsSync(latestFile) ? JSON.parse(readFileSync(latestFile, 'utf8')) : {};
+const measured = Object.fromEntries(['basics', 'engine', 'server', 'seams'].filter((s) => results[s]).map((s) => [s, results.date]));
+const latest = { ...previous, ...results, sectionDates: { ...previous.sectionDates, ...measured } };
+writeFileSync(latestFile, `${JSON.stringify(latest, null, 2)}\n`);
+writeFileSync(join(repoRoot, 'BENCHMARKS.md'), renderMarkdown(latest));
+console.log(`\nwritten ${file}, ${latestFile} and BENCHMARKS.md`);

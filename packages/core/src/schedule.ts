@@ -33,7 +33,7 @@ export function yieldToEventLoop(): Promise<void> {
 }
 
 /** Default slice: well under the 50 ms a busy loop may hold the thread. */
-export const TIME_SLICE_MS = 8;
+export const TIME_SLICE_MS = 5;
 
 /** `await slicer.pause()` inside a loop yields once the current slice is used up. */
 export interface Slicer {

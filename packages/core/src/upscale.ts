@@ -20,7 +20,7 @@ export { resolveUpscaleOptions, type ResolvedUpscaleOptions, type UpscaleOptions
 export type { UpscaleProgress } from './progress.js';
 
 /** Values copied (extract) or quantised (stitch) between two chances for the event loop to run. */
-const VALUES_PER_SLICE_CHECK = 1 << 16;
+const VALUES_PER_SLICE_CHECK = 1 << 14;
 
 /** Final size for `outscale`: floor(size * outscale), with a nudge for float error, at least 1. */
 export function outputSize(width: number, height: number, outscale: number): { width: number; height: number } {
