@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { configureImageIo } from '@superres/image-io';
 import { closeSharedWorkerPool } from '@superres/models/node';
 import { InterruptedError, type StopSignal } from './interrupt.js';
 import { runCli } from './program.js';
@@ -13,6 +14,8 @@ const onSignal = (name: StopSignal) => {
   }
   controller.abort(new InterruptedError(name));
 };
+// Each image is decoded and encoded once: libvips' operation cache would only hold memory.
+configureImageIo({ cache: false });
 process.on('SIGINT', () => onSignal('SIGINT'));
 process.on('SIGTERM', () => onSignal('SIGTERM'));
 

@@ -5,10 +5,18 @@ export { decodeImage, DEFAULT_MAX_INPUT_PIXELS, type DecodeOptions } from './dec
 export { encodeImage, encodeImageToFile, type EncodeOptions } from './encode.js';
 export { formatFromPath, type OutputFormat } from './format.js';
 
-/**
- * How many threads libvips uses per image operation (sharp's default: one per core). A host that
- * runs several images at once, or inference beside them, may want fewer. Process-wide.
- */
-export function setImageIoConcurrency(threads: number): void {
-  sharp.concurrency(threads);
+export interface ImageIoSettings {
+  /** libvips threads per image operation (sharp's default: one per core). */
+  threads?: number;
+  /**
+   * libvips' operation cache (sharp's default: on, up to 50 MB). It pays off when the same input
+   * is processed again; a host that decodes and encodes each image once saves the memory.
+   */
+  cache?: boolean;
+}
+
+/** Process-wide libvips settings; importing the package changes nothing. */
+export function configureImageIo(settings: ImageIoSettings): void {
+  if (settings.threads !== undefined) sharp.concurrency(settings.threads);
+  if (settings.cache !== undefined) sharp.cache(settings.cache);
 }

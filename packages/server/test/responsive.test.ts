@@ -1,7 +1,7 @@
 // The real server (the built CLI) with a long job: the HTTP thread keeps answering while the
 // model runs in a worker, and SIGTERM ends the job within the grace time (it finishes, or goes
 // back to the queue and completes after a restart). Every wait is for a state, not a time.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, needsFixture, repoRoot } from '../../../test-support/fixtures.js';
+import { fixture, needsFixture } from '../../../test-support/fixtures.js';
+import { cliBin as bin, spawnServe, type ServeChild } from './support/serve-child.js';
 
 const weights = needsFixture('a long job on the real server', 'weights', 'realesr-animevideov3.pth');
-const bin = join(repoRoot, 'packages', 'cli', 'dist', 'bin.js');
 const built = existsSync(bin);
 const title = built ? weights.title : `${weights.title} (skipped: ${bin} not built; run pnpm build)`;
 const KEY = 'responsive-key';
@@ -27,31 +27,20 @@ describe.skipIf(weights.missing || !built)(title, () => {
   });
   let filesUrl: string;
 
-  async function start(extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; base: string }> {
-    const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
-      env: {
-        ...process.env,
-        SUPERRES_DATA_DIR: join(dir, 'data'),
-        SUPERRES_MODELS_DIR: join(dir, 'models'),
-        SUPERRES_API_KEYS: KEY,
-        SUPERRES_ADMIN_KEYS: 'responsive-admin',
-        SUPERRES_ALLOW_PRIVATE_URLS: 'true',
-        SUPERRES_SYNC_WAIT_MS: '0',
-        ...extraEnv,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+  async function start(extraEnv: Record<string, string> = {}): Promise<ServeChild> {
+    const started = spawnServe({
+      SUPERRES_PORT: '0',
+      SUPERRES_DATA_DIR: join(dir, 'data'),
+      SUPERRES_MODELS_DIR: join(dir, 'models'),
+      SUPERRES_API_KEYS: KEY,
+      SUPERRES_ADMIN_KEYS: 'responsive-admin',
+      SUPERRES_ALLOW_PRIVATE_URLS: 'true',
+      SUPERRES_SYNC_WAIT_MS: '0',
+      ...extraEnv,
     });
-    children.push(child);
-    const base = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      child.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err)?.[1];
-        if (url) resolve(url);
-      });
-      child.once('exit', (code) => reject(new Error(`server exited (${code}): ${err}`)));
-    });
-    return { child, base };
+    const server = await started;
+    children.push(server.child);
+    return server;
   }
 
   const post = async (base: string, path: string, body: unknown) =>

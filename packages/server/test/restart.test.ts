@@ -1,5 +1,5 @@
 // Kill -9 the server (the built CLI) with jobs queued, start it again: every job completes, once.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -7,10 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, needsFixture, repoRoot } from '../../../test-support/fixtures.js';
+import { fixture, needsFixture } from '../../../test-support/fixtures.js';
+import { cliBin as bin, spawnServe } from './support/serve-child.js';
 
 const weights = needsFixture('restart', 'weights', 'realesr-animevideov3.pth');
-const bin = join(repoRoot, 'packages', 'cli', 'dist', 'bin.js');
 const built = existsSync(bin);
 const title = built ? weights.title : `${weights.title} (skipped: ${bin} not built; run pnpm build)`;
 const KEY = 'restart-key';
@@ -47,30 +47,19 @@ describe.skipIf(weights.missing || !built)(title, () => {
   let filesUrl: string;
   let port: number;
 
-  function start(): Promise<void> {
-    child = spawn(process.execPath, [bin, 'serve'], {
-      env: {
-        ...process.env,
-        SUPERRES_PORT: String(port),
-        SUPERRES_DATA_DIR: join(dir, 'data'),
-        SUPERRES_MODELS_DIR: join(dir, 'models'),
-        SUPERRES_API_KEYS: KEY,
-        SUPERRES_ADMIN_KEYS: 'restart-admin',
-        SUPERRES_ALLOW_PRIVATE_URLS: 'true',
-        SUPERRES_SYNC_WAIT_MS: '0',
-        SUPERRES_TILE: '32',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+  async function start(): Promise<void> {
+    const server = await spawnServe({
+      SUPERRES_PORT: String(port),
+      SUPERRES_DATA_DIR: join(dir, 'data'),
+      SUPERRES_MODELS_DIR: join(dir, 'models'),
+      SUPERRES_API_KEYS: KEY,
+      SUPERRES_ADMIN_KEYS: 'restart-admin',
+      SUPERRES_ALLOW_PRIVATE_URLS: 'true',
+      SUPERRES_SYNC_WAIT_MS: '0',
+      SUPERRES_TILE: '32',
     });
+    child = server.child;
     started.push(child);
-    return new Promise((resolve, reject) => {
-      let err = '';
-      child!.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('listening on')) resolve();
-      });
-      child!.once('exit', (code) => reject(new Error(`server exited (${code}): ${err}`)));
-    });
   }
 
   beforeAll(async () => {

@@ -42,11 +42,11 @@ for (const pad of [0, 2, 4, 8, 10, 16, 18, 24]) {
 }
 await srvgg.release();
 
-const built = buildRrdbOnnx(rrdbStateDict(6));
+const built = buildRrdbOnnx(rrdbStateDict(6, 1, 1));
 const rrdb = fromSession({ id: 'rrdb6-random', ...built.geometry }, await createNodeBackend().createSession(built.onnx));
 const small = crop(full, 128, 128);
 const rrdbWhole = await upscale(small, rrdb, { tile: 0 });
-for (const pad of [8, 16, 32]) {
+for (const pad of [0, 4, 8, 16, 32]) {
   rows.push({ model: `RRDBNet 6 blocks, random weights (radius ${built.geometry.receptiveRadius})`, tile: 64, pad, ...compare(await upscale(small, rrdb, { tile: 64, tilePad: pad }), rrdbWhole) });
 }
 await rrdb.release();

@@ -42,7 +42,8 @@ export function renderMarkdown(r) {
     out.push('', '### Tile-size curve');
     out.push('');
     out.push('OST_009.png x4 with realesr-animevideov3, tile pad `auto` (18, the receptive radius: every tile size gives the same pixels).');
-    out.push('Peak RSS is the whole process (Node, the worker, ONNX Runtime, input and output images), each size in a fresh process.');
+    out.push('Each pass runs every size once, in a fresh process (one warm-up, one timed run); the time is the median over the');
+    out.push('passes. Peak RSS is the whole process (Node, the worker, ONNX Runtime, input and output images), the largest seen.');
     out.push('');
     const whole = tileCurve.find((p) => p.tile === 0);
     out.push(table(['tile', 'time', 'vs whole image', 'peak RSS'], tileCurve.map((p) => [

@@ -14,16 +14,20 @@ function conv(sd, rand, prefix, out, input, gain = 0.2) {
   sd.set(`${prefix}.bias`, { dtype: 'float32', shape: [out], data: Float32Array.from({ length: out }, () => rand() * 0.02) });
 }
 
-/** RRDBNet x4 (BasicSR keys): `numBlock` RRDBs of 64 features, growth 32. */
-export function rrdbStateDict(numBlock, seed = 1) {
+/**
+ * RRDBNet x4 (BasicSR keys): `numBlock` RRDBs of 64 features, growth 32. `gain` scales uniform
+ * He-style weights: 1 keeps activations of order 1 through the trunk (far-reaching context, like
+ * a trained network); small gains make the residual branches vanish.
+ */
+export function rrdbStateDict(numBlock, seed = 1, gain = 0.2) {
   const rand = generator(seed);
   const sd = new Map();
-  conv(sd, rand, 'conv_first', 64, 3);
+  conv(sd, rand, 'conv_first', 64, 3, gain);
   for (let i = 0; i < numBlock; i++) {
-    for (let k = 1; k <= 3; k++) for (let j = 1; j <= 5; j++) conv(sd, rand, `body.${i}.rdb${k}.conv${j}`, j < 5 ? 32 : 64, 64 + (j - 1) * 32);
+    for (let k = 1; k <= 3; k++) for (let j = 1; j <= 5; j++) conv(sd, rand, `body.${i}.rdb${k}.conv${j}`, j < 5 ? 32 : 64, 64 + (j - 1) * 32, gain);
   }
-  for (const p of ['conv_body', 'conv_up1', 'conv_up2', 'conv_hr']) conv(sd, rand, p, 64, 64);
-  conv(sd, rand, 'conv_last', 3, 64);
+  for (const p of ['conv_body', 'conv_up1', 'conv_up2', 'conv_hr']) conv(sd, rand, p, 64, 64, gain);
+  conv(sd, rand, 'conv_last', 3, 64, gain);
   return sd;
 }
 
