@@ -184,7 +184,7 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
     const verify = await post(base, '/api/v1/enterprise/verify_model', { key: ADMIN, model_id: MODEL });
     expect(verify.json).toMatchObject({ status: 'success', model_id: MODEL, verified: true });
     const details = await post(base, '/api/v1/enterprise/system_details', { key: ADMIN });
-    expect(details.json).toMatchObject({ status: 'success', queue: { backend: 'embedded', concurrency: 1 }, storage: 'local' });
+    expect(details.json).toMatchObject({ status: 'success', queue: { backend: 'embedded', concurrency: 2 }, storage: 'local' });
     const missing = await post(base, '/api/v1/enterprise/delete_model', { key: ADMIN, model_id: 'no-such-model' });
     expect(missing.status).toBe(404);
     const load = await post(base, '/api/v1/enterprise/load_model', {

@@ -19,9 +19,10 @@ export interface PoolSizeOptions {
 }
 
 /**
- * One worker with every core by default: on the 2-core machine this was chosen on, one job's
- * tiles on one 2-thread worker beat two 1-thread workers for a single image and served as many
- * requests per second under load (see BENCHMARKS.md, "server throughput").
+ * One worker with every core by default: on the 2-core machine this was chosen on, the server
+ * with one 2-thread worker answered 4.8 requests/s (5.3-5.9 with two jobs at once) against 4.4-4.5
+ * with two 1-thread workers (BENCHMARKS.md, "Server throughput"); ONNX Runtime's own threads
+ * parallelise one tile well, and one worker holds one copy of each model.
  */
 export const DEFAULT_WORKERS = 1;
 
