@@ -169,7 +169,11 @@ function resolveTiles(image: Image, model: LoadedModel, opts: ResolvedUpscaleOpt
 function workItems(plans: TilePlan[], passes: Pass[], nativeHeight: number): WorkItem[] {
   const items: WorkItem[] = [];
   const rows = new Map<number, TilePlan[]>();
-  for (const plan of plans) rows.set(plan.row, [...(rows.get(plan.row) ?? []), plan]);
+  for (const plan of plans) {
+    const row = rows.get(plan.row);
+    if (row) row.push(plan);
+    else rows.set(plan.row, [plan]);
+  }
   for (const row of rows.values()) {
     const first = row[0]!;
     const band = { y: first.output.y, height: Math.max(0, Math.min(first.output.height, nativeHeight - first.output.y)) };
