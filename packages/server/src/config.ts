@@ -58,12 +58,12 @@ const TABLE = [
   ['maxInputPixels', 'SUPERRES_MAX_INPUT_PIXELS', int(1), '16777216', 'Largest input image, in pixels (decompression bombs).'],
   ['fetchTimeoutMs', 'SUPERRES_FETCH_TIMEOUT_MS', int(1), '30000', 'Time limit for downloading an input image.'],
   ['syncWaitMs', 'SUPERRES_SYNC_WAIT_MS', int(0), '20000', 'How long super_resolution waits for the result before answering `processing`.'],
-  ['concurrency', 'SUPERRES_CONCURRENCY', int(1), '2', 'Jobs run at once by this process (two overlap one job\'s download and encoding with the other\'s inference: +12-20% requests/s in BENCHMARKS.md).'],
+  ['concurrency', 'SUPERRES_CONCURRENCY', int(1), '2', 'Jobs run at once by this process (two overlap one job\'s download and encoding with the other\'s inference: more requests/s, see BENCHMARKS.md).'],
   ['perKeyQueueLimit', 'SUPERRES_PER_KEY_QUEUE_LIMIT', int(1), '10', 'Queued or running jobs one key may have; past it, HTTP 429.'],
   ['webhookSecret', 'SUPERRES_WEBHOOK_SECRET', text, '(generated)', 'HMAC-SHA256 secret for webhook signatures. None: generated and stored in the data dir.'],
   ['tile', 'SUPERRES_TILE', autoOrInt, 'auto', 'Tile size in input pixels: `auto` fits SUPERRES_MAX_MEMORY; 0 runs the whole image at once.'],
   ['tilePad', 'SUPERRES_TILE_PAD', autoOrInt, 'auto', "Context pixels around each tile: `auto` is the model's receptive radius, capped at 32."],
-  ['maxMemory', 'SUPERRES_MAX_MEMORY', byteSize, formatByteSize(DEFAULT_MAX_MEMORY), 'Memory budget for running jobs (tiles in flight and runtime working memory, output images excluded), shared by SUPERRES_CONCURRENCY jobs.'],
+  ['maxMemory', 'SUPERRES_MAX_MEMORY', byteSize, `${formatByteSize(DEFAULT_MAX_MEMORY)} x SUPERRES_CONCURRENCY`, 'Memory budget of the running jobs together (their tiles in flight and the runtime\'s working memory; input and output images excluded), shared equally by the SUPERRES_CONCURRENCY jobs.'],
   ['workers', 'SUPERRES_WORKERS', int(1), '1', 'Inference worker threads (models run off the HTTP thread).'],
   ['threads', 'SUPERRES_THREADS', int(1), '(cores / workers)', 'ONNX Runtime threads per inference worker.'],
   ['modelCacheSize', 'SUPERRES_MODEL_CACHE_SIZE', int(1), '2', 'Loaded models kept in memory.'],
@@ -97,7 +97,8 @@ export interface ServerConfig {
   webhookSecret?: string;
   tile: number | 'auto';
   tilePad: number | 'auto';
-  maxMemory: number;
+  /** Unset: DEFAULT_MAX_MEMORY per job. */
+  maxMemory?: number;
   workers?: number;
   threads?: number;
   modelCacheSize: number;
@@ -135,7 +136,6 @@ const DEFAULTS = {
   perKeyQueueLimit: 10,
   tile: 'auto',
   tilePad: 'auto',
-  maxMemory: DEFAULT_MAX_MEMORY,
   modelCacheSize: 2,
   shutdownGraceMs: 30_000,
   webhookTimeoutMs: 10_000,

@@ -3,7 +3,7 @@
  * with the cached model -> PNG -> storage. Throws typed errors; the queue records them.
  */
 import { randomBytes } from 'node:crypto';
-import { UnavailableError, upscale } from '@superres/core';
+import { DEFAULT_MAX_MEMORY, UnavailableError, upscale } from '@superres/core';
 import type { FetchLimits, JobProcessor, Storage } from './contracts.js';
 import type { ServerConfig } from './config.js';
 import { decodeImage, encodeImage } from '@superres/image-io';
@@ -30,8 +30,9 @@ export function fetchLimitsOf(config: JobProcessorDeps['config']): FetchLimits {
 
 export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
   const { config, storage, models, progress } = deps;
-  // The budget is shared by the jobs that run at once.
-  const maxMemory = Math.max(1, Math.floor(config.maxMemory / Math.max(1, config.concurrency)));
+  // A configured budget is shared by the jobs that run at once; by default each job gets core's.
+  const maxMemory =
+    config.maxMemory === undefined ? DEFAULT_MAX_MEMORY : Math.max(1, Math.floor(config.maxMemory / Math.max(1, config.concurrency)));
   const fetchImage = deps.fetchImage ?? fetchImageBytes;
   return async (job, signal) => {
     const started = performance.now();

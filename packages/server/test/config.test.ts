@@ -7,7 +7,8 @@ import { CONFIG_VARIABLES, configTableMarkdown, createKeyRing, keyId, loadConfig
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({ SUPERRES_DATA_DIR: '/tmp/x' });
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', publicUrl: 'http://127.0.0.1:3000', maxScale: 8, syncWaitMs: 20000, concurrency: 2, tile: 'auto', tilePad: 'auto', maxMemory: 128 * 1024 * 1024, allowPrivateUrls: false, apiKeys: [] });
+    expect(config.maxMemory).toBeUndefined(); // 128 MiB per job
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', publicUrl: 'http://127.0.0.1:3000', maxScale: 8, syncWaitMs: 20000, concurrency: 2, tile: 'auto', tilePad: 'auto', allowPrivateUrls: false, apiKeys: [] });
   });
 
   it('parses values and names the variable of a bad one', () => {

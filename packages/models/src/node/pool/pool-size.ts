@@ -19,10 +19,12 @@ export interface PoolSizeOptions {
 }
 
 /**
- * One worker with every core by default: on the 2-core machine this was chosen on, the server
- * with one 2-thread worker answered 4.8 requests/s (5.3-5.9 with two jobs at once) against 4.4-4.5
- * with two 1-thread workers (BENCHMARKS.md, "Server throughput"); ONNX Runtime's own threads
- * parallelise one tile well, and one worker holds one copy of each model.
+ * One worker with every core by default. Measured on 2 cores (BENCHMARKS.md): one job alone runs
+ * faster on one 2-thread worker (OST_009 5.3-5.5 s against 5.7-5.9 s on two 1-thread workers;
+ * a small image 1.05 s against 1.18 s), and it holds one copy of each model and of ONNX Runtime.
+ * Many small jobs at once gain a little from two 1-thread workers (5.2-5.6 against 4.8-5.3
+ * requests/s, two jobs at once; the order flipped in one run): SUPERRES_WORKERS=2 and
+ * SUPERRES_THREADS=1 for such a server.
  */
 export const DEFAULT_WORKERS = 1;
 
