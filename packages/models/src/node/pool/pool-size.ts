@@ -19,12 +19,12 @@ export interface PoolSizeOptions {
 }
 
 /**
- * One worker with every core by default. Measured on 2 cores (BENCHMARKS.md): one job alone runs
- * faster on one 2-thread worker (OST_009 5.3-5.5 s against 5.7-5.9 s on two 1-thread workers;
- * a small image 1.05 s against 1.18 s), and it holds one copy of each model and of ONNX Runtime.
- * Many small jobs at once gain a little from two 1-thread workers (5.2-5.6 against 4.8-5.3
- * requests/s, two jobs at once; the order flipped in one run): SUPERRES_WORKERS=2 and
- * SUPERRES_THREADS=1 for such a server.
+ * One worker with every core by default. Measured on 2 cores (BENCHMARKS.md): a job alone runs
+ * faster on one 2-thread worker (OST_009 5.3-5.5 s against 5.7-5.9 s on two 1-thread workers; a
+ * small image 1.05 s against 1.18 s), and one worker holds one copy of each model and of ONNX
+ * Runtime (about 70 MB each). Many small jobs gain from two 1-thread workers: 5.1 requests/s
+ * with 2 jobs at once and 5.4 with 4, against 4.9 on one 2-thread worker with 2 jobs: set
+ * SUPERRES_WORKERS=2, SUPERRES_THREADS=1, SUPERRES_CONCURRENCY=4 for such a server.
  */
 export const DEFAULT_WORKERS = 1;
 
