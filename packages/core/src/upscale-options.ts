@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { InvalidOptionError } from './errors.js';
 import type { UpscaleProgress } from './progress.js';
 import type { AbortSignalLike } from './signal.js';
@@ -40,28 +39,21 @@ export interface ResolvedUpscaleOptions {
 
 const isSignal = (v: unknown): v is AbortSignalLike =>
   typeof v === 'object' && v !== null && typeof (v as { aborted?: unknown }).aborted === 'boolean';
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-const nonNegativeInt = z.number().int().min(0);
-const optionsSchema = z.object({
-  tile: z.union([nonNegativeInt, z.literal('auto')]).optional(),
-  tilePad: z.union([nonNegativeInt, z.literal('auto')]).optional(),
-  prePad: nonNegativeInt.optional(),
-  outscale: z.number().positive().optional(),
-  alpha: z.enum(['model', 'resize']).optional(),
-  maxMemory: z.number().int().positive().optional(),
-  signal: z.custom<AbortSignalLike>(isSignal).optional(),
-  onProgress: z.custom<(progress: UpscaleProgress) => void>((v) => typeof v === 'function').optional(),
-});
-
-const expected: Record<keyof UpscaleOptions, string> = {
-  tile: "'auto' or an integer >= 0 (0 = no tiling)",
-  tilePad: "'auto' or an integer >= 0",
-  prePad: 'an integer >= 0',
-  outscale: 'a finite number > 0',
-  alpha: "'model' or 'resize'",
-  maxMemory: 'a number of bytes (an integer > 0)',
-  signal: 'an AbortSignal',
-  onProgress: 'a function',
+/**
+ * Each option's check and what it expects. Written out rather than a schema library: core is
+ * imported by every command and page, and zod alone took 100 ms to import.
+ */
+const CHECKS: { [K in keyof UpscaleOptions]-?: [check: (v: unknown) => boolean, expected: string] } = {
+  tile: [(v) => v === 'auto' || isCount(v), "'auto' or an integer >= 0 (0 = no tiling)"],
+  tilePad: [(v) => v === 'auto' || isCount(v), "'auto' or an integer >= 0"],
+  prePad: [isCount, 'an integer >= 0'],
+  outscale: [(v) => typeof v === 'number' && Number.isFinite(v) && v > 0, 'a finite number > 0'],
+  alpha: [(v) => v === 'model' || v === 'resize', "'model' or 'resize'"],
+  maxMemory: [(v) => isCount(v) && (v as number) > 0, 'a number of bytes (an integer > 0)'],
+  signal: [isSignal, 'an AbortSignal'],
+  onProgress: [(v) => typeof v === 'function', 'a function'],
 };
 
 /** Validates `upscale()` options and fills in defaults; InvalidOptionError names the bad option. */
@@ -71,17 +63,16 @@ export function resolveUpscaleOptions(options: unknown, modelScale: number): Res
       details: { option: 'options' },
     });
   }
-  const result = optionsSchema.safeParse(options ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const key = String(issue?.path[0] ?? 'options') as keyof UpscaleOptions;
-    const received = (options as Record<string, unknown>)[key];
-    throw new InvalidOptionError(
-      `Invalid upscale option "${key}": expected ${expected[key] ?? 'a valid value'}, received ${describe(received)}`,
-      { details: { option: key, received: received as unknown }, cause: result.error },
-    );
+  const o = (options ?? {}) as UpscaleOptions;
+  for (const key of Object.keys(CHECKS) as Array<keyof UpscaleOptions>) {
+    const value = (o as Record<string, unknown>)[key];
+    const [check, expected] = CHECKS[key];
+    if (value !== undefined && !check(value)) {
+      throw new InvalidOptionError(`Invalid upscale option "${key}": expected ${expected}, received ${describe(value)}`, {
+        details: { option: key, received: value },
+      });
+    }
   }
-  const o = result.data;
   return {
     tile: o.tile ?? 'auto',
     tilePad: o.tilePad ?? 'auto',
