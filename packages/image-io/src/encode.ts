@@ -8,7 +8,17 @@ export interface EncodeOptions {
   format: OutputFormat;
   /** JPEG and WebP quality, 1..100. */
   quality?: number;
+  /** PNG zlib level 0..9 (default 2, with adaptive row filters; see below). */
+  compressionLevel?: number;
 }
+
+/**
+ * PNG: zlib level 2 with adaptive row filtering. Measured on a 1792x2560 upscale (BENCHMARKS.md):
+ * 9.36 MB in 0.60 s, against 11.93 MB in 0.49 s for sharp's default (level 6, no filters) and
+ * 9.12 MB in 1.09 s for Pillow's default. Upscaled images are smooth: the filters do most of the
+ * work, a higher zlib level buys almost nothing (level 9: 9.07 MB in 2.1 s).
+ */
+export const DEFAULT_PNG_COMPRESSION = 2;
 
 /** Encodes an Image. PNG keeps 16 bits and gray; JPEG has no alpha, so it is flattened onto white. */
 export async function encodeImage(image: Image, options: EncodeOptions): Promise<Buffer> {
@@ -24,7 +34,7 @@ export async function encodeImageToFile(image: Image, path: string, options: Enc
 }
 
 function encoder(image: Image, options: EncodeOptions): Sharp {
-  const { format, quality = 95 } = options;
+  const { format, quality = 95, compressionLevel = DEFAULT_PNG_COMPRESSION } = options;
   if (format === 'webp' && (image.width > WEBP_MAX_SIDE || image.height > WEBP_MAX_SIDE)) {
     throw new ImageTooLargeError(
       `WebP cannot hold ${image.width}x${image.height}: at most ${WEBP_MAX_SIDE} pixels a side. Use PNG or JPEG.`,
@@ -39,7 +49,7 @@ function encoder(image: Image, options: EncodeOptions): Sharp {
   pipeline = pipeline.toColourspace(gray ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb');
   switch (format) {
     case 'png':
-      return pipeline.png({ compressionLevel: 6 });
+      return pipeline.png({ compressionLevel, adaptiveFiltering: true });
     case 'jpeg':
       return pipeline.flatten({ background: '#ffffff' }).jpeg({ quality, mozjpeg: false });
     case 'webp':

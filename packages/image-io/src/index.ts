@@ -2,7 +2,7 @@
 import sharp from 'sharp';
 
 export { decodeImage, DEFAULT_MAX_INPUT_PIXELS, type DecodeOptions } from './decode.js';
-export { encodeImage, encodeImageToFile, type EncodeOptions } from './encode.js';
+export { encodeImage, encodeImageToFile, DEFAULT_PNG_COMPRESSION, type EncodeOptions } from './encode.js';
 export { formatFromPath, type OutputFormat } from './format.js';
 
 export interface ImageIoSettings {

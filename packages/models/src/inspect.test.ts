@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BadCheckpointError, UnsafeCheckpointError, isSuperresError } from '@superres/core';
+import { CONVERTER_VERSION } from './onnx/version.js';
 import { describe, expect, it } from 'vitest';
 import { fixture, needsFixture } from '../../../test-support/fixtures.js';
 import { buildSrvggOnnx } from './architectures/srvgg.js';
@@ -72,7 +73,7 @@ describe('inspectModel', () => {
       hyperparameters: { numFeat: 8, numConv: 1, upscale: 4 },
       scale: 4,
       receptiveRadius: 3,
-      onnx: { producer: 'superres 1', opsets: [{ domain: '', version: 17 }] },
+      onnx: { producer: `superres ${CONVERTER_VERSION}`, opsets: [{ domain: '', version: 17 }] },
     });
     expect(inspection.onnx?.inputs[0]?.dims).toHaveLength(4);
     expect(inspection.parameterCount).toBeGreaterThanOrEqual(4328);

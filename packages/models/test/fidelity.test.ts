@@ -36,8 +36,9 @@ describe.skipIf(weights.missing)(weights.title, () => {
       const result = runOnnxChecker(await plugin.toOnnx(bytes), 'print(len(m.graph.node), len(m.graph.initializer))');
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
-      // 18 Conv + 17 PRelu + DepthToSpace + Resize + Add; 18 weights + 18 biases + 17 slopes + scales.
-      expect(result.stdout.trim()).toBe('38 54');
+      // 18 Conv + 17 PReLUs of 4 nodes each (2 depthwise Conv, Relu, Add; prelu-nchwc.ts) +
+      // DepthToSpace + Resize + Add; 18 weights + 18 biases + 17 x 2 depthwise weights + scales.
+      expect(result.stdout.trim()).toBe('89 71');
     },
   );
 

@@ -51,8 +51,18 @@ export async function runUpscale(
     });
   }
   const maxMemory = flags.maxMemory ?? maxMemoryFromEnv(io.env ?? process.env);
-  const input = await decodeImage(await readFile(inputPath), { maxPixels: flags.maxPixels });
-  const model = await openModel(flags, modelIsFile, io);
+  // The model loads (a worker starts, ONNX Runtime initialises, the checkpoint converts) while the
+  // input decodes; an input error still comes first, and the model is then released.
+  const opening = openModel(flags, modelIsFile, io);
+  opening.catch(() => undefined);
+  let input: Image;
+  try {
+    input = await decodeImage(await readFile(inputPath), { maxPixels: flags.maxPixels });
+  } catch (error) {
+    void opening.then((m) => m.release(), () => undefined);
+    throw error;
+  }
+  const model = await opening;
   const display = flags.quiet
     ? undefined
     : createProgressDisplay(io.progress ?? { write: (t) => io.log(t.replace(/\n$/, '')), isTTY: false }, basename(inputPath));

@@ -10,6 +10,7 @@
 import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
 import type { StateDict } from '../checkpoint/types.js';
 import { OnnxGraphBuilder, attr } from '../onnx/onnx-graph.js';
+import { addBlockedPrelu, signInputChannels } from './prelu-nchwc.js';
 import { workingBytesPerPixel } from './working-memory.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
 import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
@@ -148,12 +149,14 @@ export function buildSrvggOnnx(stateDict: StateDict, overrides?: SrvggOverrides)
   g.input('input', 'float32', ['N', numInCh, 'H', 'W']);
 
   let x = 'input';
+  // Per input channel of the next convolution: -1 where the PReLU before it was computed negated.
+  let signs: Float32Array | undefined;
   for (let k = 0; k <= numConv + 1; k++) {
     const i = 2 * k;
-    for (const param of ['weight', 'bias']) {
-      const entry = floatTensor(stateDict, `body.${i}.${param}`);
-      g.initializer(`body.${i}.${param}`, entry.shape, entry.data);
-    }
+    const weight = floatTensor(stateDict, `body.${i}.weight`);
+    g.initializer(`body.${i}.weight`, weight.shape, signs ? signInputChannels(weight.data, weight.shape, signs) : weight.data);
+    const bias = floatTensor(stateDict, `body.${i}.bias`);
+    g.initializer(`body.${i}.bias`, bias.shape, bias.data);
     g.node('Conv', [x, `body.${i}.weight`, `body.${i}.bias`], [`body.${i}`], {
       kernel_shape: attr.ints([3, 3]),
       pads: attr.ints([1, 1, 1, 1]),
@@ -162,12 +165,12 @@ export function buildSrvggOnnx(stateDict: StateDict, overrides?: SrvggOverrides)
       group: attr.int(1),
     });
     x = `body.${i}`;
+    signs = undefined;
     if (k === numConv + 1) break;
     const act = `body.${i + 1}`;
     if (activation === 'prelu') {
-      // [num_feat, 1, 1] broadcasts the per-channel slope over NCHW.
-      g.initializer(`${act}.weight`, [numFeat, 1, 1], floatTensor(stateDict, `${act}.weight`).data);
-      g.node('PRelu', [x, `${act}.weight`], [act]);
+      const rewrite = addBlockedPrelu(g, act, x, floatTensor(stateDict, `${act}.weight`).data);
+      signs = rewrite.signs;
     } else if (activation === 'relu') {
       g.node('Relu', [x], [act]);
     } else {

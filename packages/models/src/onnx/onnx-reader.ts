@@ -48,6 +48,8 @@ export interface OnnxModelInfo {
   readonly nodeCount: number;
   /** Distinct operator types, in order of first use. */
   readonly opTypes: readonly string[];
+  /** How many nodes of each operator type. */
+  readonly opCounts: Readonly<Record<string, number>>;
   readonly initializers: readonly OnnxInitializerInfo[];
   readonly inputs: readonly OnnxValueInfo[];
   readonly outputs: readonly OnnxValueInfo[];
@@ -58,7 +60,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] 
 export function readOnnxModel(bytes: Uint8Array): OnnxModelInfo {
   const model: Mutable<OnnxModelInfo> = {
     irVersion: 0, producerName: '', producerVersion: '', domain: '', modelVersion: 0, docString: '',
-    opsetImports: [], metadata: {}, graphName: '', nodeCount: 0, opTypes: [], initializers: [], inputs: [], outputs: [],
+    opsetImports: [], metadata: {}, graphName: '', nodeCount: 0, opTypes: [], opCounts: {}, initializers: [], inputs: [], outputs: [],
   };
   const metadata = new Map<string, string>();
   let graph: ProtoRange | undefined;
@@ -88,13 +90,16 @@ export function readOnnxModel(bytes: Uint8Array): OnnxModelInfo {
 
 function readGraph(range: ProtoRange, model: Mutable<OnnxModelInfo>): void {
   const { bytes } = range;
-  const opTypes = new Set<string>();
+  const opCounts = new Map<string, number>();
   readFields(range, (f) => {
     switch (f.field) {
       case 1:
         model.nodeCount++;
         readFields(subRange(f, bytes, 'node'), (n) => {
-          if (n.field === 4) opTypes.add(toText(n, bytes, 'op_type'));
+          if (n.field === 4) {
+            const op = toText(n, bytes, 'op_type');
+            opCounts.set(op, (opCounts.get(op) ?? 0) + 1);
+          }
         });
         break;
       case 2: model.graphName = toText(f, bytes, 'graph name'); break;
@@ -103,7 +108,8 @@ function readGraph(range: ProtoRange, model: Mutable<OnnxModelInfo>): void {
       case 12: model.outputs.push(readValueInfo(subRange(f, bytes, 'output'))); break;
     }
   });
-  model.opTypes = [...opTypes];
+  model.opTypes = [...opCounts.keys()];
+  model.opCounts = Object.fromEntries(opCounts);
 }
 
 // TensorProto: dims 1, data_type 2, name 8, data_location 14 (1 = EXTERNAL).
