@@ -144,7 +144,7 @@ export function srvggGeometry(hyper: SrvggHyperparameters): SrvggGeometry {
 export function buildSrvggOnnx(stateDict: StateDict, overrides?: SrvggOverrides): SrvggOnnx {
   const hyper = srvggHyperparameters(stateDict, overrides);
   const geometry = srvggGeometry(hyper);
-  const { numInCh, numOutCh, numFeat, numConv, upscale, activation } = hyper;
+  const { numInCh, numOutCh, numConv, upscale, activation } = hyper;
   const g = new OnnxGraphBuilder(SRVGG_ARCHITECTURE);
   g.input('input', 'float32', ['N', numInCh, 'H', 'W']);
 

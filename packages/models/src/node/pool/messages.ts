@@ -10,6 +10,7 @@ export type WorkerRequest =
   | { op: 'open'; id: number; session: number; onnx: Uint8Array; options: SessionOptions }
   | { op: 'run'; id: number; session: number; data: Float32Array; dims: number[] }
   | { op: 'convert'; id: number; request: ConvertRequest }
+  | { op: 'warm'; id: number }
   | { op: 'close'; session: number };
 
 /** A SuperresError (or any error) as plain data: it crosses the thread boundary by structured clone. */
@@ -21,7 +22,8 @@ export interface SerializedError {
   cause?: { name: string; message: string };
 }
 
-export type RunReply = { data: Float32Array; dims: number[] };
+/** A run's result, and how long ONNX Runtime took for it in the worker. */
+export type RunReply = { data: Float32Array; dims: number[]; ms: number };
 
 export type WorkerReply =
   | { id: number; ok: true; value: RunReply | ConvertResult | null }

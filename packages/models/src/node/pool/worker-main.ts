@@ -36,6 +36,7 @@ async function run(session: number, data: Float32Array, dims: number[]): Promise
   const outputName = ortSession.outputNames[0];
   if (inputName === undefined || outputName === undefined) throw new BackendError('The ONNX graph has no input or no output');
   let result: Awaited<ReturnType<OrtSession['run']>>;
+  const started = performance.now();
   try {
     result = await ortSession.run({ [inputName]: new ort.Tensor('float32', data, dims) });
   } catch (error) {
@@ -48,7 +49,7 @@ async function run(session: number, data: Float32Array, dims: number[]): Promise
   // Whole buffers move without a copy; a view into a larger one is copied first.
   const own = output.data.byteOffset === 0 && output.data.byteLength === output.data.buffer.byteLength;
   const out = own ? output.data : output.data.slice();
-  return { reply: { data: out, dims: [...output.dims] }, transfer: [out.buffer as ArrayBuffer] };
+  return { reply: { data: out, dims: [...output.dims], ms: performance.now() - started }, transfer: [out.buffer as ArrayBuffer] };
 }
 
 /** The checkpoint readers and graph builders load on the first conversion: most workers only run models. */
@@ -69,7 +70,10 @@ async function handle(message: WorkerRequest): Promise<void> {
   let reply: WorkerReply;
   let transfer: ArrayBuffer[] = [];
   try {
-    if (message.op === 'open') {
+    if (message.op === 'warm') {
+      ort ??= await loadOrt();
+      reply = { id: message.id, ok: true, value: null };
+    } else if (message.op === 'open') {
       reply = { id: message.id, ok: true, value: await open(message.session, message.onnx, message.options) };
     } else if (message.op === 'run') {
       const done = await run(message.session, message.data, message.dims);

@@ -34,8 +34,19 @@ describe('createWorkerPool with the real inference worker', () => {
     expect(session.parallelism).toBe(2);
     const outs = await Promise.all([1, 2, 3, 4].map((v) => session.run(tensor(v, v + 1))));
     expect(outs.map((o) => [...o.data])).toEqual([[2, 4], [4, 6], [6, 8], [8, 10]]);
-    expect(p.stats().workers).toBe(2);
+    expect(p.stats()).toMatchObject({ workers: 2, runs: 4 });
+    expect(p.stats().runMs).toBeGreaterThan(0);
     await session.release();
+  });
+
+  it('warm() starts a worker with ONNX Runtime loaded before any model is opened', async () => {
+    const p = pool();
+    expect(p.stats().workers).toBe(0);
+    await p.warm();
+    expect(p.stats()).toMatchObject({ workers: 1, busy: 0 });
+    const session = await p.openSession(doubler());
+    expect([...(await session.run(tensor(4))).data]).toEqual([8]);
+    expect(p.stats().workers).toBe(1);
   });
 
   it('moves a handed-over input buffer without copying, and copies one that is not', async () => {

@@ -41,6 +41,9 @@ export interface WorkerPoolStats {
   busy: number;
   /** Requests waiting for a worker. */
   queued: number;
+  /** Runs completed, and the milliseconds ONNX Runtime spent in them (measured in the workers). */
+  runs: number;
+  runMs: number;
 }
 
 export interface WorkerPool {
@@ -53,6 +56,11 @@ export interface WorkerPool {
   /** Converts a checkpoint to ONNX in a worker. */
   convert(request: ConvertRequest, options?: { signal?: AbortSignalLike }): Promise<ConvertResult>;
   stats(): WorkerPoolStats;
+  /**
+   * Starts a worker and loads ONNX Runtime in it now, so that a host that knows a model is coming
+   * (the CLI's upscale) overlaps that start with its own work. Resolves when ready; never rejects.
+   */
+  warm(): Promise<void>;
   /**
    * Refuses new work, fails what is queued, waits for the requests workers are carrying out
    * (ONNX Runtime cannot be interrupted), then ends the workers. Idempotent.
@@ -128,6 +136,8 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   let nextSession = 1;
   let closing: Promise<void> | undefined;
   let drained: (() => void) | undefined;
+  let runs = 0;
+  let runMs = 0;
 
   function spawn(): Slot {
     const worker = startWorker(options.workerUrl ?? defaultWorkerUrl());
@@ -253,6 +263,8 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
           { op: 'run', id: nextId++, session: id, data, dims: [...input.dims] },
           { session: id, signal: runOptions.signal, transfer: [data.buffer as ArrayBuffer] },
         );
+        runs += 1;
+        runMs += reply.ms;
         return { data: reply.data, dims: reply.dims };
       },
       async release(): Promise<void> {
@@ -292,7 +304,11 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
     convert(request, convertOptions = {}) {
       return submit<ConvertResult>({ op: 'convert', id: nextId++, request }, { signal: convertOptions.signal, transfer: [] });
     },
-    stats: () => ({ workers: slots.length, busy: slots.filter((s) => s.task).length, queued: queue.length }),
+    warm: () => submit({ op: 'warm', id: nextId++ }, { transfer: [] }).then(
+      () => undefined,
+      () => undefined,
+    ),
+    stats: () => ({ workers: slots.length, busy: slots.filter((s) => s.task).length, queued: queue.length, runs, runMs }),
     close() {
       closing ??= (async () => {
         for (const task of queue.splice(0)) {

@@ -15,5 +15,5 @@ parentPort.on('message', (m) => {
   if (data[0] === 666) process.exit(3);
   if (data[0] < 0) pause(-data[0]);
   const out = data.map((v) => v * 2);
-  parentPort.postMessage({ id: m.id, ok: true, value: { data: out, dims: m.dims } }, [out.buffer]);
+  parentPort.postMessage({ id: m.id, ok: true, value: { data: out, dims: m.dims, ms: 1 } }, [out.buffer]);
 });
