@@ -9,6 +9,12 @@ export interface SessionOptions {
   threads?: number;
   graphOptimization?: GraphOptimizationLevel;
   device?: Device;
+  /**
+   * Whether idle runtime threads spin while waiting for work (the runtime's default). Spinning
+   * saves a little latency between a run's parallel sections and burns CPU doing it: off for a
+   * shared host (the server's default).
+   */
+  spinning?: boolean;
 }
 
 export interface RunOptions {

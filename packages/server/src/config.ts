@@ -66,6 +66,7 @@ const TABLE = [
   ['maxMemory', 'SUPERRES_MAX_MEMORY', byteSize, `${formatByteSize(DEFAULT_MAX_MEMORY)} x SUPERRES_CONCURRENCY`, 'Memory budget of the running jobs together (their tiles in flight and the runtime\'s working memory; input and output images excluded), shared equally by the SUPERRES_CONCURRENCY jobs.'],
   ['workers', 'SUPERRES_WORKERS', int(1), '1', 'Inference worker threads (models run off the HTTP thread).'],
   ['threads', 'SUPERRES_THREADS', int(1), '(cores / workers)', 'ONNX Runtime threads per inference worker.'],
+  ['threadSpinning', 'SUPERRES_THREAD_SPINNING', bool, 'false', 'Whether idle ONNX Runtime threads spin-wait for work: on burns CPU while waiting for a slightly lower latency; off suits a shared host.'],
   ['modelCacheSize', 'SUPERRES_MODEL_CACHE_SIZE', int(1), '2', 'Loaded models kept in memory.'],
   ['shutdownGraceMs', 'SUPERRES_SHUTDOWN_GRACE_MS', int(0), '30000', 'On SIGTERM, how long running jobs may finish before going back to the queue.'],
   ['webhookTimeoutMs', 'SUPERRES_WEBHOOK_TIMEOUT_MS', int(1), '10000', 'Time limit of one webhook delivery attempt.'],
@@ -101,6 +102,7 @@ export interface ServerConfig {
   maxMemory?: number;
   workers?: number;
   threads?: number;
+  threadSpinning: boolean;
   modelCacheSize: number;
   shutdownGraceMs: number;
   webhookTimeoutMs: number;

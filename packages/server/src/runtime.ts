@@ -71,7 +71,7 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
   await mkdir(config.dataDir, { recursive: true });
   const storage: ServableStorage = storageFromEnv(config.env, { dataDir: config.dataDir, publicUrl: config.publicUrl });
   const store = createModelStore({ ...(config.modelsDir ? { dir: config.modelsDir } : {}), env: config.env });
-  const pool = createWorkerPool({ workers: config.workers, threads: config.threads, env: config.env });
+  const pool = createWorkerPool({ workers: config.workers, threads: config.threads, spinning: config.threadSpinning, env: config.env });
   const models = createModelCache((id) => loadCatalogModel(id, { store, pool, device: 'cpu' }), config.modelCacheSize);
   const progress = createJobProgress();
   const metrics = createMetrics();

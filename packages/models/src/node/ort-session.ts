@@ -43,6 +43,7 @@ export async function openSession(ort: Ort, onnx: Uint8Array, options: SessionOp
     // input shape: off, the 8000x6000 upscale peaked 25-30% lower at the same speed (BENCHMARKS.md).
     enableMemPattern: false,
     ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
+    ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   };
   const create = (providers: string[]): Promise<OrtSession> =>
     ort.InferenceSession.create(onnx, { ...base, executionProviders: providers });

@@ -2,7 +2,7 @@
  * How many inference workers and how many ONNX Runtime threads each: from the options, else
  * SUPERRES_WORKERS / SUPERRES_THREADS, else from the cores this process may use, so that
  * workers x threads never exceeds them (oversubscribed ONNX Runtime threads spin against each
- * other and everything gets slower).
+ * other and everything gets slower); and whether those threads spin while they wait for work.
  */
 import { availableParallelism } from 'node:os';
 import { InvalidOptionError } from '@superres/core';
@@ -12,6 +12,11 @@ export interface PoolSizeOptions {
   workers?: number;
   /** ONNX Runtime intra-op threads per worker; default SUPERRES_THREADS, else cores / workers. */
   threads?: number;
+  /**
+   * Whether idle ONNX Runtime threads spin-wait; default SUPERRES_THREAD_SPINNING (true/false),
+   * else ONNX Runtime's own default (on). A session's own `spinning` option wins.
+   */
+  spinning?: boolean;
   /** Where SUPERRES_* are read; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Cores to share out; default os.availableParallelism(). */
@@ -28,14 +33,23 @@ export interface PoolSizeOptions {
  */
 export const DEFAULT_WORKERS = 1;
 
-export function resolvePoolSize(options: PoolSizeOptions = {}): { workers: number; threads: number } {
+export function resolvePoolSize(options: PoolSizeOptions = {}): { workers: number; threads: number; spinning?: boolean } {
   const env = options.env ?? process.env;
   const cores = Math.max(1, options.cores ?? availableParallelism());
   const workers = options.workers ?? fromEnv(env, 'SUPERRES_WORKERS') ?? Math.min(DEFAULT_WORKERS, cores);
   check('workers', workers);
   const threads = options.threads ?? fromEnv(env, 'SUPERRES_THREADS') ?? Math.max(1, Math.floor(cores / workers));
   check('threads', threads);
-  return { workers, threads };
+  const spinning = options.spinning ?? booleanFromEnv(env, 'SUPERRES_THREAD_SPINNING');
+  return { workers, threads, ...(spinning === undefined ? {} : { spinning }) };
+}
+
+function booleanFromEnv(env: Readonly<Record<string, string | undefined>>, name: string): boolean | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new InvalidOptionError(`${name} must be true or false, received ${JSON.stringify(env[name])}`, { details: { option: name } });
 }
 
 function fromEnv(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {

@@ -39,6 +39,14 @@ describe('createWorkerPool with the real inference worker', () => {
     await session.release();
   });
 
+  it('opens sessions whose threads do not spin, with the same results', async () => {
+    const p = pool({ threads: 2, spinning: false });
+    const quiet = await p.openSession(doubler());
+    const spinning = await p.openSession(doubler(), { spinning: true });
+    expect([...(await quiet.run(tensor(1, 5))).data]).toEqual([2, 10]);
+    expect([...(await spinning.run(tensor(1, 5))).data]).toEqual([2, 10]);
+  });
+
   it('warm() starts a worker with ONNX Runtime loaded before any model is opened', async () => {
     const p = pool();
     expect(p.stats().workers).toBe(0);
@@ -138,5 +146,13 @@ describe('resolvePoolSize', () => {
     expect(resolvePoolSize({ cores: 8, workers: 4, env: { SUPERRES_WORKERS: '2' } })).toEqual({ workers: 4, threads: 2 });
     expect(() => resolvePoolSize({ env: { SUPERRES_WORKERS: 'many' } })).toThrow(/SUPERRES_WORKERS/);
     expect(() => resolvePoolSize({ workers: 0, env: {} })).toThrow(/workers/);
+  });
+
+  it('reads SUPERRES_THREAD_SPINNING; unset leaves ONNX Runtime its default', () => {
+    expect(resolvePoolSize({ cores: 2, env: {} })).not.toHaveProperty('spinning');
+    expect(resolvePoolSize({ cores: 2, env: { SUPERRES_THREAD_SPINNING: 'false' } })).toMatchObject({ spinning: false });
+    expect(resolvePoolSize({ cores: 2, env: { SUPERRES_THREAD_SPINNING: ' TRUE ' } })).toMatchObject({ spinning: true });
+    expect(resolvePoolSize({ cores: 2, spinning: true, env: { SUPERRES_THREAD_SPINNING: '0' } })).toMatchObject({ spinning: true });
+    expect(() => resolvePoolSize({ env: { SUPERRES_THREAD_SPINNING: 'sometimes' } })).toThrow(/SUPERRES_THREAD_SPINNING must be true or false/);
   });
 });

@@ -128,7 +128,7 @@ function startWorker(url: URL): Worker {
 }
 
 export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
-  const { workers: size, threads } = resolvePoolSize(options);
+  const { workers: size, threads, spinning } = resolvePoolSize(options);
   const slots: Slot[] = [];
   const queue: Task[] = [];
   const sessions = new Map<number, SessionEntry>();
@@ -289,7 +289,11 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
     threads,
     async openSession(onnx, sessionOptions = {}) {
       const id = nextSession++;
-      const entry: SessionEntry = { onnx, options: { ...sessionOptions, threads: sessionOptions.threads ?? threads } };
+      const spin = sessionOptions.spinning ?? spinning;
+      const entry: SessionEntry = {
+        onnx,
+        options: { ...sessionOptions, threads: sessionOptions.threads ?? threads, ...(spin === undefined ? {} : { spinning: spin }) },
+      };
       sessions.set(id, entry);
       try {
         // Opened once now, so a graph ONNX Runtime refuses fails here rather than at the first tile.
