@@ -1,7 +1,7 @@
 // `pnpm bench`: speed and memory of superres on this machine. Every case runs in its own process
 // (its peak RSS is its own); results go to bench/results/<date>.json and BENCHMARKS.md.
 //   pnpm bench                      every section
-//   pnpm bench -- --only engine     sections: basics, engine, server, seams
+//   pnpm bench -- --only engine     sections: basics, engine, server, seams, speed (PyTorch side by side)
 //   pnpm bench -- --runs 5          timed runs per case (median reported)
 //   pnpm bench -- --server-passes 3 passes over the server configurations (mean reported)
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -27,7 +27,7 @@ const flag = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const sections = new Set((flag('only', 'basics,engine,server,seams')).split(','));
+const sections = new Set((flag('only', 'basics,engine,server,seams,speed')).split(','));
 const runs = flag('runs', '3');
 
 for (const [what, path] of [['weights', weights], ['image', ost], ['built CLI (pnpm build)', bin]]) {
@@ -151,6 +151,82 @@ if (sections.has('seams')) {
   for (const r of results.seams) console.log(`${r.model} tile ${r.tile} pad ${r.pad}: max ${r.max}, mean ${r.mean.toFixed(4)}`);
 }
 
+if (sections.has('speed')) {
+  console.log('\n# speed');
+  const python = '/usr/bin/python3';
+  const torchScript = join(repoRoot, 'tools/reference/bench_torch.py');
+  const torchCheck = spawnSync(python, ['-c', 'import torch, numpy, PIL'], { encoding: 'utf8' });
+  const torch = torchCheck.status === 0 ? undefined : `PyTorch is not installed (apt-get install python3-torch python3-numpy python3-pil; run as ${python})`;
+  const timeProcess = (cmd, cmdArgs) => {
+    const t0 = performance.now();
+    const r = spawnSync(cmd, cmdArgs, { encoding: 'utf8', env: { ...process.env, SUPERRES_BENCH_THREADS: '2' } });
+    if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed: ${r.stderr}`);
+    return performance.now() - t0;
+  };
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+  // Whole process, alternating contenders: superres' CLI against Real-ESRGAN's path in PyTorch.
+  const wholeProcess = [];
+  for (const [name, image] of [['OST_009.png 448x640', ost], ['baby.png 126x126', baby]]) {
+    const ours = [];
+    const theirs = [];
+    for (let r = 0; r < Number(runs); r++) {
+      ours.push(timeProcess(process.execPath, [bin, 'upscale', image, '-o', join(work, 'ours.png'), '--model', weights, '-q']));
+      if (!torch) theirs.push(timeProcess(python, [torchScript, 'upscale', '--weights', weights, '--input', image, '--output', join(work, 'theirs.png')]));
+    }
+    const row = { image: name, oursMs: median(ours), oursRunsMs: ours, ...(torch ? { torchSkipped: torch } : { torchMs: median(theirs), torchRunsMs: theirs }) };
+    wholeProcess.push(row);
+    console.log(`${name}: superres ${(row.oursMs / 1000).toFixed(2)} s${row.torchMs ? `, PyTorch ${(row.torchMs / 1000).toFixed(2)} s, ${(row.torchMs / row.oursMs).toFixed(2)}x` : ` (${torch})`}`);
+  }
+
+  // Where a run's time goes (in-process), for the pipeline-overhead target.
+  const mp1 = join(work, 'photo-1000x1000.png');
+  await sharp(join(fixtures, 'images/realesrgan/0014.jpg')).resize(1000, 1000, { fit: 'fill' }).png().toFile(mp1);
+  const phases = [];
+  for (const image of [ost, mp1]) {
+    const points = Array.from({ length: Number(runs) }, () => runCase('pipeline-phases.mjs', [weights, image, join(work, 'phases.png')]));
+    const best = points.sort((a, b) => a.totalMs - b.totalMs)[Math.floor(points.length / 2)];
+    phases.push(best);
+    console.log(`phases ${best.input}: total ${best.totalMs.toFixed(0)} ms, ONNX Runtime ${best.runMs.toFixed(0)} ms, encode ${best.encodeMs.toFixed(0)} ms`);
+  }
+
+  // The architectures, each cell alternating superres and PyTorch; long cells run fewer times.
+  const cells = [];
+  const sizes = [[128, 128], [512, 512], [1024, 768]];
+  for (const arch of ['srvgg16', 'srvgg32', 'rrdb6', 'rrdb23']) {
+    for (const [w, h] of sizes) {
+      const heavy = arch.startsWith('rrdb') ? Number(arch.slice(4)) * w * h : 0;
+      const cellRuns = heavy > 6 * 512 * 512 ? 1 : heavy > 0 ? Math.min(3, Number(runs)) : Number(runs);
+      // Whole-image RRDBNet at 1024x768 needs about 13 GB of activations: superres tiles it.
+      const tiled = arch.startsWith('rrdb') && w * h > 512 * 512;
+      const ours = runCase('arch-infer.mjs', [arch, String(w), String(h), String(cellRuns), tiled ? 'tiled' : 'whole']);
+      let theirs;
+      if (torch) theirs = { skipped: torch };
+      else if (tiled) theirs = { skipped: 'not run: a whole-image forward pass needs about 13 GB and minutes per run' };
+      else {
+        const out = execFileSync(python, [torchScript, 'infer', '--arch', arch, '--width', String(w), '--height', String(h), '--runs', String(cellRuns)], {
+          encoding: 'utf8',
+          env: { ...process.env, SUPERRES_BENCH_THREADS: '2' },
+        });
+        theirs = JSON.parse(out.trim().split('\n').pop());
+      }
+      cells.push({ ...ours, torch: theirs });
+      console.log(`${arch} ${w}x${h}: ${(ours.medianMs / 1000).toFixed(2)} s, ${ours.gflopPerSecond.toFixed(0)} GFLOP/s${theirs.medianMs ? `, PyTorch ${(theirs.medianMs / 1000).toFixed(2)} s` : ''}`);
+    }
+  }
+  const bare = sizes.map(([w, h]) => runCase('bare-conv.mjs', [String(w), String(h), runs]));
+  for (const b of bare) console.log(`bare 64->64 convolutions ${b.size}: ${b.gflopPerSecond.toFixed(0)} GFLOP/s`);
+  const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 0);
+  results.speed = {
+    wholeProcess,
+    phases,
+    cells,
+    bare,
+    // 2 AVX-512 FMA units x 16 float32 lanes x 2 FLOPs, at the clock the kernel reports: an assumption about the CPU.
+    peak: { mhz, flopPerCycle: 64, cores: cpus().length, gflopPerSecond: (mhz * 64 * cpus().length) / 1000 },
+  };
+}
+
 rmSync(work, { recursive: true, force: true });
 const dir = join(repoRoot, 'bench/results');
 mkdirSync(dir, { recursive: true });
@@ -160,7 +236,7 @@ writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 // other sections from the run before it, each with the date it was measured.
 const latestFile = join(dir, 'latest.json');
 const previous = existsSync(latestFile) ? JSON.parse(readFileSync(latestFile, 'utf8')) : {};
-const measured = Object.fromEntries(['basics', 'engine', 'server', 'seams'].filter((s) => results[s]).map((s) => [s, results.date]));
+const measured = Object.fromEntries(['basics', 'engine', 'server', 'seams', 'speed'].filter((s) => results[s]).map((s) => [s, results.date]));
 const latest = { ...previous, ...results, sectionDates: { ...previous.sectionDates, ...measured } };
 writeFileSync(latestFile, `${JSON.stringify(latest, null, 2)}\n`);
 writeFileSync(join(repoRoot, 'BENCHMARKS.md'), renderMarkdown(latest));
