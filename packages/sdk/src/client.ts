@@ -229,7 +229,9 @@ export function createClient(options: ClientOptions): SuperresClient {
     }
     const asError = ErrorResponseSchema.safeParse(json);
     if (asError.success) {
-      throw new SuperresApiError(asError.data.message, { status, retryAfter: asError.data.retry_after ?? retryAfterHeader, body: json });
+      // A failed job fetched is answered with 200 and its error's status in http_status.
+      const errorStatus = asError.data.http_status ?? status;
+      throw new SuperresApiError(asError.data.message, { status: errorStatus, retryAfter: asError.data.retry_after ?? retryAfterHeader, body: json });
     }
     if (!response.ok) {
       throw new SuperresApiError(`HTTP ${status}`, { status, retryAfter: retryAfterHeader, body: json });

@@ -8,7 +8,10 @@
 export class SuperresApiError extends Error {
   override readonly name = 'SuperresApiError';
   readonly code: 'E_API' | 'E_BAD_RESPONSE' | 'E_NETWORK';
-  /** The HTTP status (0 when no answer came). A `{status:"error"}` answered with HTTP 200 keeps 200. */
+  /**
+   * The HTTP status (0 when no answer came). A failed job (answered with HTTP 200 by `fetch`)
+   * has its error's status, from the body's `http_status`.
+   */
   readonly status: number;
   /** Seconds to wait before retrying (from `retry_after` in the body, or the `Retry-After` header). */
   readonly retryAfter: number | undefined;

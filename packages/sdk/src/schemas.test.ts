@@ -7,6 +7,7 @@ import {
   GetAllModelsResponseSchema,
   LoadModelRequestSchema,
   ProcessingResponseSchema,
+  REQUEST_LIMITS,
   SuccessResponseSchema,
   SuperResolutionRequestSchema,
   SuperResolutionResponseSchema,
@@ -87,6 +88,27 @@ describe('SuperResolutionRequestSchema', () => {
     expect(ok(2.5)).toBe(2.5);
     expect(ok('4')).toBe(4);
     expect(ok(1000)).toBe(1000); // the maximum is the server's
+  });
+
+  it('bounds every string a client sends, naming the field and its limit', () => {
+    const base = { key: 'k', url: 'https://x.test/a' };
+    const long = (n: number) => 'a'.repeat(n);
+    const longUrl = (n: number) => `https://x.test/${long(n - 'https://x.test/'.length)}`;
+    expect(failure(SuperResolutionRequestSchema, { ...base, track_id: long(30 * 2 ** 20) })).toBe(
+      `track_id: at most ${REQUEST_LIMITS.trackId} characters, received ${30 * 2 ** 20}`,
+    );
+    expect(failure(SuperResolutionRequestSchema, { ...base, url: longUrl(REQUEST_LIMITS.url + 1) })).toBe(
+      `url: at most ${REQUEST_LIMITS.url} characters, received ${REQUEST_LIMITS.url + 1}`,
+    );
+    expect(failure(SuperResolutionRequestSchema, { ...base, webhook: longUrl(REQUEST_LIMITS.url + 1) })).toMatch(/^webhook: /);
+    expect(failure(SuperResolutionRequestSchema, { ...base, init_image: longUrl(REQUEST_LIMITS.url + 1), url: undefined })).toMatch(/^init_image: at most/);
+    expect(failure(SuperResolutionRequestSchema, { ...base, model_id: long(REQUEST_LIMITS.modelId + 1) })).toMatch(/^model_id: at most/);
+    expect(failure(SuperResolutionRequestSchema, { ...base, key: long(REQUEST_LIMITS.key + 1) })).toMatch(/^key: at most/);
+    expect(failure(LoadModelRequestSchema, { key: 'k', model_id: 'm', path: long(REQUEST_LIMITS.path + 1) })).toMatch(/^path: at most/);
+    // At the limits, accepted.
+    const ok = SuperResolutionRequestSchema.parse({ ...base, url: longUrl(REQUEST_LIMITS.url), track_id: long(REQUEST_LIMITS.trackId), model_id: long(REQUEST_LIMITS.modelId) });
+    expect(ok.url.length).toBe(REQUEST_LIMITS.url);
+    expect(ok.track_id?.length).toBe(REQUEST_LIMITS.trackId);
   });
 
   it('rejects a missing key, bad URLs and bad webhooks, naming the field', () => {

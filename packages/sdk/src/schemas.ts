@@ -15,6 +15,18 @@ import { z } from 'zod';
 /** The model used when a request names none. */
 export const DEFAULT_MODEL_ID = 'realesr-general-x4v3';
 
+/**
+ * Longest strings a request may carry. Every request field is bounded, so a job record (kept on
+ * disk and in memory) has a small, known size whatever a client sends.
+ */
+export const REQUEST_LIMITS = {
+  key: 256,
+  url: 4096,
+  modelId: 128,
+  trackId: 256,
+  path: 4096,
+} as const;
+
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 // ---------------------------------------------------------------------------------------------
@@ -41,22 +53,28 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-/** A required non-empty string; messages name `field`. */
-function requiredString(field: string) {
-  return z
+/** A required non-empty string of at most `max` characters; messages name `field`. */
+function requiredString(field: string, max?: number) {
+  const text = z
     .string({ error: (iss) => (iss.input === undefined ? `${field}: required` : `${field}: expected a string, received ${describeValue(iss.input)}`) })
     .min(1, { error: `${field}: must not be empty` });
+  return max === undefined ? text : text.max(max, { error: tooLong(field, max) });
 }
 
-/** An absolute http(s) URL string; messages name `field`. */
+function tooLong(field: string, max: number) {
+  return (iss: { input?: unknown }) => `${field}: at most ${max} characters, received ${typeof iss.input === 'string' ? iss.input.length : 'more'}`;
+}
+
+/** An absolute http(s) URL string of at most REQUEST_LIMITS.url characters; messages name `field`. */
 export function httpUrl(field: string) {
   return z
     .string({ error: (iss) => (iss.input === undefined ? `${field}: required` : `${field}: expected an http(s) URL, received ${describeValue(iss.input)}`) })
+    .max(REQUEST_LIMITS.url, { error: tooLong(field, REQUEST_LIMITS.url), abort: true })
     .refine(isHttpUrl, { error: (iss) => `${field}: expected an http(s) URL, received ${describeValue(iss.input)}` });
 }
 
-const keyField = requiredString('key');
-const modelIdField = requiredString('model_id');
+const keyField = requiredString('key', REQUEST_LIMITS.key);
+const modelIdField = requiredString('model_id', REQUEST_LIMITS.modelId);
 
 /** `id`: job ids are strings here; the Stable Diffusion API sends numbers. */
 const idField = z.union([z.string().min(1), z.number()], { error: (iss) => `id: expected a string or a number, received ${describeValue(iss.input)}` });
@@ -114,7 +132,9 @@ export const SuperResolutionRequestSchema = z
     init_image: httpUrl('init_image').optional().meta({ description: 'Alias of url.' }),
     scale: positiveNumber('scale').optional().meta({ description: "Output scale (a positive number up to the server's limit). Default: the model's native scale." }),
     model_id: z
-      .union([z.string(), z.null()], { error: (iss) => `model_id: expected a string, received ${describeValue(iss.input)}` })
+      .union([z.string().max(REQUEST_LIMITS.modelId, { error: tooLong('model_id', REQUEST_LIMITS.modelId) }), z.null()], {
+        error: (iss) => `model_id: expected a string, received ${describeValue(iss.input)}`,
+      })
       .optional()
       .transform((value) => (value ? value : undefined))
       .meta({ description: `The upscaler. Default: ${DEFAULT_MODEL_ID}.` }),
@@ -124,7 +144,9 @@ export const SuperResolutionRequestSchema = z
       .transform((value) => value ?? false)
       .meta({ description: 'Restore faces with GFPGAN. Default false.' }),
     track_id: z
-      .union([z.string(), z.number(), z.null()], { error: (iss) => `track_id: expected a string or a number, received ${describeValue(iss.input)}` })
+      .union([z.string().max(REQUEST_LIMITS.trackId, { error: tooLong('track_id', REQUEST_LIMITS.trackId) }), z.number(), z.null()], {
+        error: (iss) => `track_id: expected a string or a number, received ${describeValue(iss.input)}`,
+      })
       .optional()
       .transform((value) => (value === null || value === undefined || value === '' ? undefined : String(value)))
       .meta({ description: 'Your own id, echoed in the webhook.' }),
@@ -170,6 +192,12 @@ export type ProcessingResponse = z.output<typeof ProcessingResponseSchema>;
 export const ErrorResponseSchema = z.object({
   status: z.literal('error'),
   message: z.string(),
+  /** A stable error code (`E_...`). */
+  code: z.string().optional(),
+  /** The job's id, when the error is a failed job's. */
+  id: idField.optional(),
+  /** A failed job's error as an HTTP status; `fetch` answers such a job with HTTP 200. */
+  http_status: z.number().int().optional(),
   retry_after: z.number().nonnegative().optional(),
 });
 export type ErrorResponse = z.output<typeof ErrorResponseSchema>;
@@ -275,7 +303,7 @@ export const LoadModelRequestSchema = z
     key: keyField,
     model_id: modelIdField,
     url: httpUrl('url').optional(),
-    path: requiredString('path').optional(),
+    path: requiredString('path', REQUEST_LIMITS.path).optional(),
     sha256: z
       .string({ error: (iss) => `sha256: expected 64 hexadecimal digits, received ${describeValue(iss.input)}` })
       .regex(SHA256, { error: (iss) => `sha256: expected 64 hexadecimal digits, received ${describeValue(iss.input)}` })

@@ -22,6 +22,26 @@ const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
 const text = z.string().trim().min(1);
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** `7d`, `12h`, `30m`, `45s`, `500ms`, or a number of seconds; `0` means never. In milliseconds. */
+const duration = z.string().transform((v, ctx) => {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(v.trim());
+  if (!match) {
+    ctx.issues.push({ code: 'custom', input: v, message: 'expected a duration such as 7d, 12h, 30m, 45s or 0' });
+    return z.NEVER;
+  }
+  return Math.round(Number(match[1]) * DURATION_UNITS_MS[(match[2] ?? 's').toLowerCase()]!);
+});
+/** A byte size, or 0 for "no limit". */
+const byteSizeOrZero = z.string().transform((v, ctx) => {
+  if (v.trim() === '0') return 0;
+  try {
+    return parseByteSize(v);
+  } catch {
+    ctx.issues.push({ code: 'custom', input: v, message: 'expected a size such as 512M or 1G, or 0' });
+    return z.NEVER;
+  }
+});
 const autoOrInt = z.union([z.literal('auto'), int(0)], { error: 'expected "auto" or an integer >= 0' });
 const byteSize = z.string().transform((v, ctx) => {
   try {
@@ -67,6 +87,12 @@ const TABLE = [
   ['workers', 'SUPERRES_WORKERS', int(1), '1', 'Inference worker threads (models run off the HTTP thread).'],
   ['threads', 'SUPERRES_THREADS', int(1), '(cores / workers)', 'ONNX Runtime threads per inference worker.'],
   ['threadSpinning', 'SUPERRES_THREAD_SPINNING', bool, 'false', 'Whether idle ONNX Runtime threads spin-wait for work: on burns CPU while waiting for a slightly lower latency; off suits a shared host.'],
+  ['modelImportDirs', 'SUPERRES_MODEL_IMPORT_DIRS', list, '(none)', 'Comma-separated directories whose files `load_model` may read by `path` (regular files only, symbolic links resolved). None: `load_model` takes URLs only.'],
+  ['maxModelBytes', 'SUPERRES_MAX_MODEL_BYTES', byteSize, '1 GiB', 'Largest model file `load_model` reads or downloads.'],
+  ['jobTtlMs', 'SUPERRES_JOB_TTL', duration, '7d', 'How long finished job records are kept (then `fetch` answers 404); `0` keeps them forever.'],
+  ['outputTtlMs', 'SUPERRES_OUTPUT_TTL', duration, '7d', 'How long outputs and uploads are kept in storage (swept hourly); `0` keeps them forever.'],
+  ['uploadQuotaBytes', 'SUPERRES_UPLOAD_QUOTA', byteSizeOrZero, '512 MiB', 'Bytes one key may upload per hour (`upload_image`); past it, HTTP 429 with `retry_after`. `0`: no limit.'],
+  ['computeQuotaMs', 'SUPERRES_COMPUTE_QUOTA', duration, '1h', "Processing time one key's jobs may take per hour; a key past it gets HTTP 429 with `retry_after` until it is paid back (a job is charged when it finishes). `0`: no limit."],
   ['modelCacheSize', 'SUPERRES_MODEL_CACHE_SIZE', int(1), '2', 'Loaded models kept in memory.'],
   ['shutdownGraceMs', 'SUPERRES_SHUTDOWN_GRACE_MS', int(0), '30000', 'On SIGTERM, how long running jobs may finish before going back to the queue.'],
   ['webhookTimeoutMs', 'SUPERRES_WEBHOOK_TIMEOUT_MS', int(1), '10000', 'Time limit of one webhook delivery attempt.'],
@@ -103,6 +129,12 @@ export interface ServerConfig {
   workers?: number;
   threads?: number;
   threadSpinning: boolean;
+  modelImportDirs: string[];
+  maxModelBytes: number;
+  jobTtlMs: number;
+  outputTtlMs: number;
+  uploadQuotaBytes: number;
+  computeQuotaMs: number;
   modelCacheSize: number;
   shutdownGraceMs: number;
   webhookTimeoutMs: number;
@@ -138,6 +170,13 @@ const DEFAULTS = {
   perKeyQueueLimit: 10,
   tile: 'auto',
   tilePad: 'auto',
+  threadSpinning: false,
+  modelImportDirs: [],
+  maxModelBytes: 1024 * 1024 * 1024,
+  jobTtlMs: 7 * 86_400_000,
+  outputTtlMs: 7 * 86_400_000,
+  uploadQuotaBytes: 512 * 1024 * 1024,
+  computeQuotaMs: 3_600_000,
   modelCacheSize: 2,
   shutdownGraceMs: 30_000,
   webhookTimeoutMs: 10_000,
@@ -164,6 +203,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   const config = out as unknown as ServerConfig;
   config.dataDir = resolve(config.dataDir ?? defaultDataDir(env));
   if (config.modelsDir) config.modelsDir = resolve(config.modelsDir);
+  config.modelImportDirs = config.modelImportDirs.map((dir) => resolve(dir));
   if (!config.publicUrl) config.publicUrl = `http://${hostForUrl(config.host)}:${config.port}`;
   config.publicUrl = config.publicUrl.replace(/\/+$/, '');
   config.env = env;

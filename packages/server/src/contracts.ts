@@ -15,6 +15,11 @@ export interface JobInput {
   trackId?: string;
 }
 
+export interface EnqueueOptions {
+  /** Most queued or running jobs the job's key may have, this one included. */
+  perKeyLimit?: number;
+}
+
 export type JobStatus = 'queued' | 'processing' | 'success' | 'error';
 
 export interface JobRecord {
@@ -46,8 +51,12 @@ export interface JobResult {
 export type JobProcessor = (job: JobRecord, signal: AbortSignal) => Promise<JobResult>;
 
 export interface JobQueue {
-  /** Persists and enqueues; the record must survive a restart of this process. */
-  enqueue(job: JobRecord): Promise<void>;
+  /**
+   * Persists and enqueues; the record must survive a restart of this process. With
+   * `perKeyLimit`, the count of the key's pending jobs and the insertion are one atomic step
+   * (concurrent requests cannot overshoot it): at the limit it throws PerKeyLimitError.
+   */
+  enqueue(job: JobRecord, options?: EnqueueOptions): Promise<void>;
   get(id: string): Promise<JobRecord | undefined>;
   /** Jobs of this key that are queued or processing (for the per-key limit). */
   countPending(keyId: string): Promise<number>;
@@ -59,8 +68,14 @@ export interface JobQueue {
   position(id: string): Promise<number>;
   /** Stops taking jobs; running jobs finish (or go back to the queue at `graceMs`). */
   close(options?: { graceMs?: number }): Promise<void>;
+  /** Whether the queue can persist a job right now (for /readyz): a probe write. */
+  writable(): Promise<boolean>;
   /** Called with each finished record (for webhooks); may be called in any process that ran it. */
   onFinished(listener: (job: JobRecord) => void): void;
+}
+
+export interface ClearOptions {
+  olderThanMs?: number;
 }
 
 export interface StoredObject {
@@ -71,8 +86,17 @@ export interface StoredObject {
 
 export interface Storage {
   put(key: string, bytes: Uint8Array, contentType: string): Promise<StoredObject>;
-  /** Deletes everything this storage wrote (`clear_cache`). Returns how many objects went. */
-  clear(): Promise<number>;
+  /**
+   * Deletes what this storage wrote (`clear_cache`), or with `olderThanMs` only the objects
+   * written longer ago than that (SUPERRES_OUTPUT_TTL). Returns how many objects went.
+   */
+  clear(options?: ClearOptions): Promise<number>;
+  /**
+   * When `url` is the public URL of an object this storage wrote (an upload or an output), its
+   * bytes, read from the storage itself (no network fetch, so the URL guard need not allow this
+   * server's own address); undefined for any other URL. Refuses objects over `maxBytes`.
+   */
+  readOwn?(url: string, maxBytes: number): Promise<Uint8Array | undefined>;
 }
 
 export interface FetchLimits {

@@ -38,6 +38,8 @@ export interface ErrorBody {
   code?: string;
   retry_after?: number;
   id?: string;
+  /** A failed job's error as an HTTP status (fetch answers such a job with 200). */
+  http_status?: number;
 }
 
 /** A known error's code, or undefined. */

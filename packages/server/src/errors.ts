@@ -4,6 +4,7 @@ export type ServerErrorCode =
   | 'E_FORBIDDEN'
   | 'E_NOT_FOUND'
   | 'E_RATE_LIMITED'
+  | 'E_TOO_LARGE'
   | 'E_INVALID_REQUEST';
 
 export class ServerError extends Error {

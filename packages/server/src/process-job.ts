@@ -39,7 +39,10 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
     if (job.input.faceEnhance) {
       throw new UnavailableError('face enhancement is not available yet: send face_enhance: false');
     }
-    const bytes = await fetchImage(job.input.url, { ...fetchLimitsOf(config), signal });
+    // An upload or an earlier output of this server is read from its storage: no fetch, so the URL
+    // guard keeps refusing this server's own (often private) address.
+    const own = await storage.readOwn?.(job.input.url, config.maxInputBytes);
+    const bytes = own ?? (await fetchImage(job.input.url, { ...fetchLimitsOf(config), signal }));
     signal.throwIfAborted();
     const image = await decodeImage(bytes, { maxPixels: config.maxInputPixels });
     const lease = await models.acquire(job.input.modelId);

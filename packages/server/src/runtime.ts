@@ -12,6 +12,8 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createModelCache, type ModelCache } from './model-cache.js';
 import { createJobProcessor } from './process-job.js';
 import { createJobProgress, type JobProgress } from './job-progress.js';
+import { createKeyBudget, type KeyBudget } from './key-budget.js';
+import { startOutputSweeper } from './output-sweeper.js';
 import { createEmbeddedQueue } from './queue/embedded.js';
 import type { ServableStorage } from './routes/context.js';
 import { storageFromEnv } from './storage/from-env.js';
@@ -21,6 +23,11 @@ export interface Logger {
   info(obj: Record<string, unknown>, msg?: string): void;
   warn(obj: Record<string, unknown>, msg?: string): void;
   error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+export interface Quotas {
+  uploads: KeyBudget;
+  compute: KeyBudget;
 }
 
 export interface Runtime {
@@ -35,6 +42,8 @@ export interface Runtime {
   queueBackend: 'embedded' | 'redis';
   metrics: Metrics;
   webhooks: WebhookSender;
+  /** Per-key budgets: upload bytes and processing seconds per hour. */
+  quotas: Quotas;
   processor: JobProcessor;
   /** Starts running jobs in this process. */
   startWorker(): Promise<void>;
@@ -43,10 +52,10 @@ export interface Runtime {
 
 async function createQueue(config: ServerConfig, log: Logger): Promise<JobQueue> {
   if (!config.redisUrl) {
-    return createEmbeddedQueue({ dataDir: config.dataDir, onError: (err) => log.warn({ err }, 'queue error') });
+    return createEmbeddedQueue({ dataDir: config.dataDir, retentionMs: config.jobTtlMs, onError: (err) => log.warn({ err }, 'queue error') });
   }
   const { createBullmqQueue } = await import('./queue/bullmq.js');
-  return createBullmqQueue({ redisUrl: config.redisUrl, onError: (err) => log.warn({ err }, 'queue error') });
+  return createBullmqQueue({ redisUrl: config.redisUrl, keepFinishedMs: config.jobTtlMs, onError: (err) => log.warn({ err }, 'queue error') });
 }
 
 /** Errors that map to HTTP 500 are logged here and reach clients as a generic message. */
@@ -85,8 +94,16 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
   });
   const queue = await createQueue(config, log);
   const processor = sanitized(createJobProcessor({ config, storage, models, progress }), metrics, log);
+  const sweeper = startOutputSweeper(storage, config.outputTtlMs, log);
+
+  const quotas: Quotas = {
+    uploads: createKeyBudget({ capacity: config.uploadQuotaBytes, windowMs: 3_600_000 }),
+    compute: createKeyBudget({ capacity: config.computeQuotaMs / 1000, windowMs: 3_600_000 }),
+  };
 
   queue.onFinished((job: JobRecord) => {
+    // What a job cost is known once it ran: its key pays (and may go into debt).
+    if (job.generationTime !== undefined) quotas.compute.charge(job.keyId, job.generationTime);
     const status = job.status === 'success' ? 'success' : 'error';
     metrics.jobFinished(status, job.generationTime);
     log.info({ jobId: job.id, status, generationTime: job.generationTime, errorCode: job.errorCode }, 'job finished');
@@ -112,9 +129,11 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
     queueBackend: config.redisUrl ? 'redis' : 'embedded',
     metrics,
     webhooks,
+    quotas,
     processor,
     startWorker: () => queue.startWorker(processor, { concurrency: config.concurrency }),
     async close() {
+      await sweeper.stop();
       await queue.close({ graceMs: config.shutdownGraceMs });
       await webhooks.close();
       await models.clear();

@@ -1,12 +1,13 @@
 /** startServer: the HTTP server and, unless it is a Redis API-only process, a worker. */
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from './app.js';
 import type { ServerConfig } from './config.js';
 import type { JobQueue } from './contracts.js';
 import { loadKeys, type GeneratedKey } from './keys.js';
-import { createRuntime, type Logger } from './runtime.js';
+import { createRuntime, type Logger, type Runtime } from './runtime.js';
 
 export type StartServerOptions = AppOptions;
 
@@ -58,7 +59,16 @@ export async function startServer(input: ServerConfig, options: StartServerOptio
     warn: (o, m) => sink.log?.warn(o, m),
     error: (o, m) => sink.log?.error(o, m),
   };
-  const runtime = await createRuntime(config, late);
+  // A start that fails takes back the keys it generated: they were never printed, and the next
+  // start must generate (and print) its own rather than find unknown ones on disk.
+  const forgetGeneratedKeys = () => Promise.all(generated.map((k) => rm(k.path, { force: true })));
+  let runtime: Runtime;
+  try {
+    runtime = await createRuntime(config, late);
+  } catch (error) {
+    await forgetGeneratedKeys();
+    throw error;
+  }
   const app = buildApp(
     {
       config,
@@ -71,6 +81,7 @@ export async function startServer(input: ServerConfig, options: StartServerOptio
       pool: runtime.pool,
       progress: runtime.progress,
       metrics: runtime.metrics,
+      quotas: runtime.quotas,
       version: VERSION,
       startedAt: Date.now(),
       accepting: () => accepting,
@@ -83,6 +94,7 @@ export async function startServer(input: ServerConfig, options: StartServerOptio
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await runtime.close();
+    await forgetGeneratedKeys();
     throw error;
   }
   app.log.info({ url: config.publicUrl, queue: runtime.queueBackend, storage: runtime.storage.kind }, 'superres server listening');

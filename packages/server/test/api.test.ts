@@ -1,5 +1,5 @@
 // The real server on 127.0.0.1 (embedded queue, local storage) against a loopback image server.
-import { copyFile, mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rename, rm, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,10 @@ const KEY = 'test-key-1';
 const OTHER_KEY = 'test-key-2';
 const ADMIN = 'admin-key-1';
 const WEBHOOK_SECRET = 'webhook-secret-for-tests';
+
+/** `/gate.png` answers once the test opens the gate: jobs fetching it stay pending until then. */
+let openGate: () => void = () => undefined;
+const gate = new Promise<void>((resolve) => (openGate = resolve));
 
 interface Hook {
   body: string;
@@ -40,6 +44,10 @@ async function startFiles(big: Buffer): Promise<{ url: string; hooks: Hook[]; se
     if (req.url === '/baby.png') return res.writeHead(200, { 'content-type': 'image/png' }).end(baby);
     if (req.url === '/slow.png') {
       setTimeout(() => res.writeHead(200, { 'content-type': 'image/png' }).end(baby), 1500);
+      return;
+    }
+    if (req.url === '/gate.png') {
+      void gate.then(() => res.writeHead(200, { 'content-type': 'image/png' }).end(baby));
       return;
     }
     if (req.url === '/big.png') return res.writeHead(200, { 'content-type': 'image/png' }).end(big);
@@ -77,6 +85,7 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
     SUPERRES_SYNC_WAIT_MS: '60000',
     SUPERRES_WEBHOOK_SECRET: WEBHOOK_SECRET,
     SUPERRES_TILE: '64',
+    SUPERRES_MODEL_IMPORT_DIRS: fixture('weights'),
     ...extra,
   });
 
@@ -163,6 +172,9 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
       ['oversized image', { key: KEY, url: `${files.url}/big.png`, model_id: MODEL }, 413, /pixels/],
       ['face enhance', { key: KEY, url, model_id: MODEL, face_enhance: true }, 501, /face enhancement is not available yet/],
       ['malformed JSON', '{"key": ', 400, /JSON/],
+      ['tiny scale', { key: KEY, url, model_id: MODEL, scale: 1e-300 }, 400, /scale: at least 1/],
+      ['long track_id', { key: KEY, url, model_id: MODEL, track_id: 'x'.repeat(300) }, 400, /track_id: at most 256 characters/],
+      ['huge body', { key: KEY, url, model_id: MODEL, track_id: 'x'.repeat(2 ** 20) }, 413, /body/i],
     ];
     for (const [name, body, status, message] of cases) {
       const answer = await post(base, SR, body);
@@ -194,6 +206,15 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
       sha256: '0'.repeat(64),
     });
     expect(load.status).toBe(409);
+    for (const [path, status, message] of [
+      ['/dev/zero', 403, /not under a directory/],
+      ['/etc/hostname', 403, /not under a directory/],
+      [fixture('weights', 'no-such.pth'), 404, /no such file/],
+    ] as const) {
+      const refused = await post(base, '/api/v1/enterprise/load_model', { key: ADMIN, model_id: 'x', path });
+      expect({ path, status: refused.status }).toEqual({ path, status });
+      expect(refused.json).toMatchObject({ status: 'error', message: expect.stringMatching(message) });
+    }
     const loaded = await post(base, '/api/v1/enterprise/load_model', { key: ADMIN, model_id: 'my-anime', path: fixture('weights', 'realesr-animevideov3.pth') });
     expect(loaded.json).toMatchObject({ status: 'success', model: { model_id: 'my-anime', scale: 4 } });
     const deleted = await post(base, '/api/v1/enterprise/delete_model', { key: ADMIN, model_id: 'my-anime' });
@@ -240,6 +261,19 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
       const meta = await sharp(Buffer.from(await (await fetch(String(answer.output))).arrayBuffer())).metadata();
       expect([meta.width, meta.height]).toEqual([252, 252]);
     });
+
+    it('answers a failed job with 200, status error and the error\'s HTTP status', async () => {
+      const first = await post(quick.url, SR, { key: KEY, url: `${files.url}/page.html`, model_id: MODEL });
+      expect(first.json.status).toBe('processing');
+      let answer = await post(quick.url, `/api/v1/enterprise/fetch/${String(first.json.id)}`, { key: KEY });
+      for (let i = 0; i < 600 && answer.json.status === 'processing'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        answer = await post(quick.url, `/api/v1/enterprise/fetch/${String(first.json.id)}`, { key: KEY });
+      }
+      expect(answer.status).toBe(200);
+      expect(answer.json).toMatchObject({ status: 'error', id: first.json.id, http_status: 422, code: 'E_BAD_IMAGE' });
+      expect(String(answer.json.message)).toMatch(/not return an image/);
+    });
   });
 
   describe('with a per-key limit of 1', () => {
@@ -263,6 +297,98 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
     });
   });
 
+  describe('with a per-key limit of 3 and a burst of requests', () => {
+    let limited: RunningServer;
+    beforeAll(async () => {
+      limited = await startServer(
+        loadConfig(env({ SUPERRES_SYNC_WAIT_MS: '0', SUPERRES_PER_KEY_QUEUE_LIMIT: '3', SUPERRES_DATA_DIR: join(dir, 'data-burst') })),
+        { logger: false },
+      );
+    });
+    afterAll(async () => {
+      openGate();
+      await limited?.close();
+    });
+
+    it('accepts exactly the limit when 20 requests of one key arrive at once', async () => {
+      const body = { key: KEY, url: `${files.url}/gate.png`, model_id: MODEL };
+      const answers = await Promise.all(Array.from({ length: 20 }, () => post(limited.url, SR, body)));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(17);
+      openGate();
+    });
+  });
+
+  describe('with small per-key quotas', () => {
+    let quota: RunningServer;
+    beforeAll(async () => {
+      quota = await startServer(
+        loadConfig(env({ SUPERRES_UPLOAD_QUOTA: '80K', SUPERRES_COMPUTE_QUOTA: '10ms', SUPERRES_DATA_DIR: join(dir, 'data-quota') })),
+        { logger: false },
+      );
+    });
+    afterAll(() => quota?.close());
+
+    it('answers 429 with retry_after once a key used its uploads, for that key only', async () => {
+      const png = (await readFile(fixture('images', 'set5', 'LRx4', 'baby.png'))).toString('base64');
+      // baby.png is about 33 KB: two fit in 80 KiB, the third does not.
+      for (let i = 0; i < 2; i++) expect((await post(quota.url, '/api/v1/enterprise/upload_image', { key: KEY, image: png })).status).toBe(200);
+      const refused = await post(quota.url, '/api/v1/enterprise/upload_image', { key: KEY, image: png });
+      expect(refused.status).toBe(429);
+      expect(refused.json).toMatchObject({ status: 'error', code: 'E_RATE_LIMITED', message: expect.stringMatching(/SUPERRES_UPLOAD_QUOTA/) });
+      expect(refused.json.retry_after).toBeGreaterThan(0);
+      expect((await post(quota.url, '/api/v1/enterprise/upload_image', { key: OTHER_KEY, image: png })).status).toBe(200);
+    });
+
+    it('answers 429 with retry_after once a key used its processing time', async () => {
+      const body = { key: KEY, url: `${files.url}/baby.png`, model_id: MODEL };
+      // The first job is let in (nothing used yet) and costs far more than 10 ms.
+      expect((await post(quota.url, SR, body)).json.status).toBe('success');
+      const refused = await post(quota.url, SR, body);
+      expect(refused.status).toBe(429);
+      expect(refused.json).toMatchObject({ status: 'error', code: 'E_RATE_LIMITED', message: expect.stringMatching(/SUPERRES_COMPUTE_QUOTA/) });
+      expect(refused.json.retry_after).toBeGreaterThan(0);
+    });
+  });
+
+  describe('with a data directory that stops taking writes', () => {
+    let fragile: RunningServer;
+    const dataDir = () => join(dir, 'data-fragile');
+    beforeAll(async () => {
+      fragile = await startServer(loadConfig(env({ SUPERRES_DATA_DIR: dataDir() })), { logger: false });
+    });
+    afterAll(() => fragile?.close());
+
+    /** /readyz until `wanted` (its answers are cached for 2 s). */
+    async function readyz(wanted: number): Promise<{ status: number; json: Record<string, unknown> }> {
+      let answer = { status: 0, json: {} as Record<string, unknown> };
+      for (let i = 0; i < 100 && answer.status !== wanted; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 200));
+        const response = await fetch(`${fragile.url}/readyz`);
+        answer = { status: response.status, json: (await response.json()) as Record<string, unknown> };
+      }
+      return answer;
+    }
+
+    it('/readyz says unavailable while the job records or the outputs cannot be written', async () => {
+      expect((await readyz(200)).json).toMatchObject({ status: 'ok', checks: { queue: true, storage: true, models: true } });
+      // Where the records and the outputs go becomes a file: every write there fails.
+      for (const sub of ['jobs', 'outputs']) {
+        await mkdir(join(dataDir(), sub), { recursive: true });
+        await rename(join(dataDir(), sub), join(dataDir(), `${sub}.moved`));
+        await writeFile(join(dataDir(), sub), 'not a directory');
+      }
+      const down = await readyz(503);
+      expect(down).toMatchObject({ status: 503, json: { status: 'unavailable', checks: { queue: false, storage: false } } });
+      for (const sub of ['jobs', 'outputs']) {
+        await rm(join(dataDir(), sub));
+        await rename(join(dataDir(), `${sub}.moved`), join(dataDir(), sub));
+      }
+      expect((await readyz(200)).status).toBe(200);
+    });
+  });
+
   describe('with private URLs refused', () => {
     let strict: RunningServer;
     beforeAll(async () => {
@@ -279,6 +405,22 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
       expect(answer.json).toMatchObject({ status: 'error' });
       expect(String(answer.json.message)).toMatch(/private|loopback|refus/i);
       expect((await fetch(`${strict.url}/healthz`)).status).toBe(200);
+    });
+
+    it("reads its own uploads and outputs from storage, with the guard still on", async () => {
+      const image = (await readFile(fixture('images', 'set5', 'LRx4', 'baby.png'))).toString('base64');
+      const uploaded = await post(strict.url, '/api/v1/enterprise/upload_image', { key: KEY, image });
+      expect(String(uploaded.json.output)).toMatch(/^http:\/\/127\.0\.0\.1:/);
+      const first = await post(strict.url, SR, { key: KEY, url: uploaded.json.output, model_id: MODEL, scale: 2 });
+      expect(first.json).toMatchObject({ status: 'success' });
+      // An output of this server as the next input: also read from storage.
+      const second = await post(strict.url, SR, { key: KEY, url: first.json.output, model_id: MODEL, scale: 1 });
+      expect(second.json).toMatchObject({ status: 'success' });
+      const meta = await sharp(Buffer.from(await (await fetch(String(second.json.output))).arrayBuffer())).metadata();
+      expect([meta.width, meta.height]).toEqual([252, 252]);
+      // Anything else on this server's address is still refused.
+      const other = await post(strict.url, SR, { key: KEY, url: `${strict.config.publicUrl}/outputs/../api-key`, model_id: MODEL });
+      expect(other.status).toBe(400);
     });
   });
 });

@@ -39,11 +39,25 @@ describe.skipIf(weights.missing || !built)(title, () => {
       });
       return;
     }
-    const delay = req.url === '/slow.png' ? 1500 : 0;
-    void readFile(fixture('images', 'set5', 'LRx4', 'baby.png')).then((b) =>
-      setTimeout(() => res.writeHead(200, { 'content-type': 'image/png' }).end(b), delay),
+    // `/gate.png` answers once the test opens the gate: a job fetching it is running and cannot
+    // finish before the test lets it (no assumption on how fast anything runs).
+    if (req.url === '/gate.png') gateRequests++;
+    const ready = req.url === '/gate.png' ? gate.promise : Promise.resolve();
+    void Promise.all([readFile(fixture('images', 'set5', 'LRx4', 'baby.png')), ready]).then(([b]) =>
+      res.writeHead(200, { 'content-type': 'image/png' }).end(b),
     );
   });
+  const newGate = () => {
+    let resolve: () => void = () => undefined;
+    const promise = new Promise<void>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+  let gate = newGate();
+  let gateRequests = 0;
+  async function waitFor(what: string, done: () => boolean): Promise<void> {
+    for (let i = 0; i < 1200 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!done()) throw new Error(`timed out waiting for ${what}`);
+  }
   let filesUrl: string;
   let port: number;
 
@@ -72,6 +86,7 @@ describe.skipIf(weights.missing || !built)(title, () => {
   });
 
   afterAll(async () => {
+    gate.resolve();
     for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     files.close();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -84,17 +99,19 @@ describe.skipIf(weights.missing || !built)(title, () => {
       (await (await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, unknown>;
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const answer = await post('/api/v1/enterprise/super_resolution', { key: KEY, url: `${filesUrl}/baby.png`, scale: 4, model_id: MODEL, webhook: `${filesUrl}/hook` });
+      const answer = await post('/api/v1/enterprise/super_resolution', { key: KEY, url: `${filesUrl}/gate.png`, scale: 4, model_id: MODEL, webhook: `${filesUrl}/hook` });
       expect(answer.status).toBe('processing');
       ids.push(String(answer.id));
     }
     child!.removeAllListeners('exit');
     const exited = new Promise((resolve) => child!.once('exit', resolve));
+    // Two jobs (SUPERRES_CONCURRENCY) are fetching their image, held at the gate: none can finish.
+    await waitFor('the running jobs to fetch their image', () => gateRequests >= 2);
     child!.kill('SIGKILL');
     await exited;
-    const before = hooks.length;
-    expect(before).toBeLessThan(ids.length);
+    expect(hooks).toHaveLength(0);
 
+    gate.resolve();
     await start();
     for (const id of ids) {
       let answer: Record<string, unknown> = {};
@@ -119,12 +136,16 @@ describe.skipIf(weights.missing || !built)(title, () => {
     const base = `http://127.0.0.1:${port}`;
     const post = async (path: string, body: unknown) =>
       (await (await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, unknown>;
-    const submitted = await post('/api/v1/enterprise/super_resolution', { key: KEY, url: `${filesUrl}/slow.png`, scale: 2, model_id: MODEL });
+    gate = newGate();
+    gateRequests = 0;
+    const submitted = await post('/api/v1/enterprise/super_resolution', { key: KEY, url: `${filesUrl}/gate.png`, scale: 2, model_id: MODEL });
     expect(submitted.status).toBe('processing');
-    await new Promise((r) => setTimeout(r, 300));
+    // The job is running (it is fetching its image) when SIGTERM comes; then the image arrives.
+    await waitFor('the job to fetch its image', () => gateRequests >= 1);
     child!.removeAllListeners('exit');
     const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
     child!.kill('SIGTERM');
+    gate.resolve();
     expect(await exited).toBe(0);
     await start();
     const answer = await post(`/api/v1/enterprise/fetch/${String(submitted.id)}`, { key: KEY });

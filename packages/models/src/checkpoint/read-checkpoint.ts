@@ -1,4 +1,5 @@
 import { BadCheckpointError } from '@superres/core';
+import { checkpointByteBudget } from './budget.js';
 import { readSafetensors, looksLikeSafetensors } from './safetensors.js';
 import { extractStateDict } from './state-dict.js';
 import { looksLikeTorchLegacy, looksLikeTorchTar, readTorchLegacy } from './torch-legacy.js';
@@ -26,9 +27,9 @@ export function readCheckpoint(bytes: Uint8Array): Checkpoint {
   const format = sniffCheckpointFormat(bytes);
   switch (format) {
     case 'pytorch-zip':
-      return fromRoot(format, readTorchZip(bytes).root);
+      return fromRoot(format, readTorchZip(bytes).root, bytes.length);
     case 'pytorch-legacy':
-      return fromRoot(format, readTorchLegacy(bytes).root);
+      return fromRoot(format, readTorchLegacy(bytes).root, bytes.length);
     case 'safetensors': {
       const { stateDict } = readSafetensors(bytes);
       if (stateDict.size === 0) throw new BadCheckpointError('safetensors file holds no tensors', { details: { format } });
@@ -39,8 +40,8 @@ export function readCheckpoint(bytes: Uint8Array): Checkpoint {
   }
 }
 
-function fromRoot(format: CheckpointFormat, root: unknown): Checkpoint {
-  const { nestedKey, stateDict } = extractStateDict(root);
+function fromRoot(format: CheckpointFormat, root: unknown, fileBytes: number): Checkpoint {
+  const { nestedKey, stateDict } = extractStateDict(root, { maxBytes: checkpointByteBudget(fileBytes) });
   return nestedKey === undefined ? { format, stateDict } : { format, nestedKey, stateDict };
 }
 

@@ -20,16 +20,25 @@ export interface ExtractedStateDict {
   readonly stateDict: StateDict;
 }
 
-export function extractStateDict(value: unknown): ExtractedStateDict {
-  if (isStateDict(value)) return { stateDict: materialise(value) };
+export interface ExtractOptions {
+  /**
+   * Most bytes the state dict may materialise (its tensors, contiguous, float16 widened) and
+   * read from its storages; checked before anything is allocated. Default: unbounded.
+   */
+  maxBytes?: number;
+}
+
+export function extractStateDict(value: unknown, options: ExtractOptions = {}): ExtractedStateDict {
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  if (isStateDict(value)) return { stateDict: materialise(value, maxBytes) };
   if (value instanceof Map) {
     for (const key of STATE_DICT_KEYS) {
       const nested = value.get(key);
-      if (isStateDict(nested)) return { nestedKey: key, stateDict: materialise(nested) };
+      if (isStateDict(nested)) return { nestedKey: key, stateDict: materialise(nested, maxBytes) };
     }
     // Unknown trainer layouts: take the first top-level dict of tensors.
     for (const [key, nested] of value) {
-      if (typeof key === 'string' && isStateDict(nested)) return { nestedKey: key, stateDict: materialise(nested) };
+      if (typeof key === 'string' && isStateDict(nested)) return { nestedKey: key, stateDict: materialise(nested, maxBytes) };
     }
     const keys = [...value.keys()].map((k) => (typeof k === 'string' ? k : describe(k)));
     throw new BadCheckpointError(
@@ -55,7 +64,8 @@ function isStateDict(value: unknown): value is Map<string, unknown> {
   return tensors > 0;
 }
 
-function materialise(dict: Map<string, unknown>): StateDict {
+function materialise(dict: Map<string, unknown>, maxBytes: number): StateDict {
+  checkBudget(dict, maxBytes);
   const views = new Map<StorageRef, NativeArray>();
   const out: StateDict = new Map();
   for (const [key, v] of dict) {
@@ -63,6 +73,35 @@ function materialise(dict: Map<string, unknown>): StateDict {
   }
   return out;
 }
+
+/**
+ * Refuses, before allocating, a state dict whose tensors would take more than `maxBytes`: views
+ * are counted by their expanded size (a stride-0 view of one float costs its whole shape), and
+ * each storage they read once (a compressed one is inflated whole).
+ */
+function checkBudget(dict: Map<string, unknown>, maxBytes: number): void {
+  if (!Number.isFinite(maxBytes)) return;
+  let tensorBytes = 0;
+  const storages = new Set<StorageRef>();
+  for (const v of dict.values()) {
+    if (!isTensorRef(v)) continue;
+    const count = v.shape.reduce((a, b) => a * b, 1);
+    tensorBytes += count * OUTPUT_ITEM_SIZE[v.storage.dtype];
+    storages.add(v.storage);
+  }
+  let storageBytes = 0;
+  for (const storage of storages) storageBytes += storage.numel * DTYPE_ITEM_SIZE[storage.dtype];
+  if (tensorBytes + storageBytes > maxBytes) {
+    throw new BadCheckpointError(
+      `Checkpoint would take ${tensorBytes + storageBytes} bytes to read (${tensorBytes} in tensors, ${storageBytes} in storages), more than the ${maxBytes} its file size allows: ` +
+        'its tensors are views far larger than the data stored (stride 0 or overlapping), or it declares storages it does not hold',
+      { details: { tensorBytes, storageBytes, maxBytes } },
+    );
+  }
+}
+
+/** Bytes per element once materialised: float16 and bfloat16 are widened to float32. */
+const OUTPUT_ITEM_SIZE: Record<DType, number> = { ...DTYPE_ITEM_SIZE, float16: 4, bfloat16: 4 };
 
 type NativeArray = Float32Array | Float64Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Int32Array | BigInt64Array;
 

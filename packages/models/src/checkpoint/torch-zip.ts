@@ -1,3 +1,4 @@
+import { checkpointByteBudget } from './budget.js';
 import { BadCheckpointError } from '@superres/core';
 import { unpickle } from './pickle.js';
 import { DTYPE_ITEM_SIZE, parseStoragePid, resolveTorchGlobal } from './torch-globals.js';
@@ -18,7 +19,7 @@ export interface TorchZipContents {
 }
 
 export function readTorchZip(bytes: Uint8Array): TorchZipContents {
-  const zip = readZip(bytes);
+  const zip = readZip(bytes, { maxInflatedBytes: checkpointByteBudget(bytes.length) });
   const prefix = findPrefix(zip);
   const littleEndian = readByteOrder(zip, prefix);
   const pickle = entryData(zip, `${prefix}/data.pkl`);

@@ -43,13 +43,19 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
   return sig === SIG_LOCAL || sig === SIG_EOCD;
 }
 
-export function readZip(bytes: Uint8Array): ZipArchive {
+export interface ReadZipOptions {
+  /** Most bytes all compressed entries together may inflate to (a zip bomb stops here). Default: unbounded. */
+  maxInflatedBytes?: number;
+}
+
+export function readZip(bytes: Uint8Array, options: ReadZipOptions = {}): ZipArchive {
   const eocd = findEndOfCentralDirectory(bytes);
   const entries = new Map<string, ZipEntry>();
   let pos = eocd.cdOffset;
   const cdEnd = eocd.cdOffset + eocd.cdSize;
+  const budget = { left: options.maxInflatedBytes ?? Number.POSITIVE_INFINITY, limit: options.maxInflatedBytes ?? Number.POSITIVE_INFINITY };
   for (let i = 0; i < eocd.entryCount; i++) {
-    const entry = readCentralEntry(bytes, pos, cdEnd);
+    const entry = readCentralEntry(bytes, pos, cdEnd, budget);
     if (entries.has(entry.name)) fail(`duplicate zip entry "${entry.name}"`);
     entries.set(entry.name, entry);
     pos = entry.next;
@@ -112,7 +118,12 @@ interface CentralEntry extends ZipEntry {
   readonly next: number;
 }
 
-function readCentralEntry(bytes: Uint8Array, pos: number, cdEnd: number): CentralEntry {
+interface InflateBudget {
+  left: number;
+  readonly limit: number;
+}
+
+function readCentralEntry(bytes: Uint8Array, pos: number, cdEnd: number, budget: InflateBudget): CentralEntry {
   if (pos + CENTRAL_SIZE > cdEnd) fail(`central directory entry at offset ${pos} runs past the directory`);
   if (readU32(bytes, pos) !== SIG_CENTRAL) fail(`bad central directory signature at offset ${pos}`);
   const flags = readU16(bytes, pos + 8);
@@ -165,7 +176,13 @@ function readCentralEntry(bytes: Uint8Array, pos: number, cdEnd: number): Centra
   const data = (): Uint8Array => {
     const raw = bytes.subarray(dataStart, dataStart + compressedSize);
     if (method === 0) return raw;
-    inflated ??= inflate(raw, size, name);
+    if (inflated) return inflated;
+    // Charged before allocating: the declared size is the attacker's to choose.
+    if (size > budget.left) {
+      fail(`zip entry "${name}" would inflate to ${size} bytes, past the ${budget.limit} bytes this ${bytes.length}-byte file may expand to`);
+    }
+    budget.left -= size;
+    inflated = inflate(raw, size, name);
     return inflated;
   };
   return { name, method, compressedSize, size, localHeaderOffset, data, next };

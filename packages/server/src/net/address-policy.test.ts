@@ -18,6 +18,9 @@ const PRIVATE: string[] = [
   '192.0.0.8',
   '192.168.1.1',
   '198.18.0.1',
+  '2001:0:4136:e378:8000:63bf:3fff:fdd2', // Teredo
+  '2001::1',
+  '2001:db8::1', // documentation
   '198.19.255.255',
   '224.0.0.1',
   '239.255.255.250',
@@ -113,6 +116,11 @@ describe('isAlwaysRefusedAddress', () => {
     '::ffff:a9fe:a9fe',
     '64:ff9b::169.254.169.254',
     '2002:a9fe:a9fe::',
+    '169.254.1.1',
+    '169.254.255.255',
+    'fe80::1',
+    'febf::1',
+    '2001:0:4136:e378:8000:63bf:5601:5601', // Teredo, client 169.254.169.254 (inverted)
     '224.0.0.1',
     '255.255.255.255',
     'ff02::1',
@@ -120,7 +128,7 @@ describe('isAlwaysRefusedAddress', () => {
   ])('%s is always refused', (ip) => {
     expect(isAlwaysRefusedAddress(ip)).toBe(true);
   });
-  it.each(['127.0.0.1', '10.0.0.1', '192.168.1.1', '169.254.1.1', '::1', 'fd00::1', 'fe80::1', '8.8.8.8', '2001:4860:4860::8888'])(
+  it.each(['127.0.0.1', '10.0.0.1', '192.168.1.1', '169.253.255.255', '::1', 'fd00::1', 'fec0::1', '8.8.8.8', '2001:4860:4860::8888'])(
     '%s may be allowed',
     (ip) => {
       expect(isAlwaysRefusedAddress(ip)).toBe(false);

@@ -8,8 +8,9 @@
  * private: the guard fails closed.
  *
  * `isAlwaysRefusedAddress` is the smaller set refused even when private addresses are allowed
- * (SUPERRES_ALLOW_PRIVATE_URLS=true): cloud metadata endpoints, multicast and broadcast, which are
- * never a legitimate place to download an image from or to deliver a webhook to.
+ * (SUPERRES_ALLOW_PRIVATE_URLS=true): link-local (where cloud metadata endpoints live), other
+ * metadata endpoints, multicast and broadcast, which are never a legitimate place to download an
+ * image from or to deliver a webhook to.
  */
 import { isIP } from 'node:net';
 
@@ -31,8 +32,9 @@ const PRIVATE_V4: readonly Range[] = [
 ];
 
 const ALWAYS_REFUSED_V4: readonly Range[] = [
-  [v4(169, 254, 169, 254), 32], // AWS, GCP, Azure, OpenStack metadata
-  [v4(169, 254, 170, 2), 32], // AWS ECS task metadata
+  // Link-local, whole: metadata endpoints of AWS, GCP, Azure, OpenStack (169.254.169.254), AWS ECS
+  // (169.254.170.2) and others live here, and no image host does.
+  [v4(169, 254, 0, 0), 16],
   [v4(100, 100, 100, 200), 32], // Alibaba Cloud metadata
   [v4(224, 0, 0, 0), 4], // multicast
   [v4(255, 255, 255, 255), 32], // limited broadcast
@@ -132,6 +134,9 @@ function privateV6(bytes: Uint8Array): boolean {
   if (b0 === 0xfe && (b1 & 0xc0) === 0x80) return true; // fe80::/10 link-local
   if (b0 === 0xfe && (b1 & 0xc0) === 0xc0) return true; // fec0::/10 site-local (deprecated)
   if (b0 === 0xff) return true; // ff00::/8 multicast
+  // 2001::/32 Teredo: a tunnel whose far end is an IPv4 address carried inside (obfuscated);
+  // 2001:db8::/32 documentation.
+  if (isTeredo(bytes) || (b0 === 0x20 && b1 === 0x01 && bytes[2] === 0x0d && bytes[3] === 0xb8)) return true;
   // 64:ff9b:1::/48 local-use NAT64 (RFC 8215): translated to whatever the local network chose.
   if (b0 === 0x00 && b1 === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && bytes[4] === 0 && bytes[5] === 1) return true;
   // 100::/64 discard-only
@@ -139,10 +144,17 @@ function privateV6(bytes: Uint8Array): boolean {
   return false;
 }
 
+function isTeredo(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x20 && bytes[1] === 0x01 && bytes[2] === 0 && bytes[3] === 0;
+}
+
 function alwaysRefusedV6(bytes: Uint8Array): boolean {
   const embedded = embeddedIPv4(bytes);
   if (embedded !== undefined) return inRanges(embedded, ALWAYS_REFUSED_V4);
+  // Teredo: the client's IPv4 address is the last 32 bits, inverted.
+  if (isTeredo(bytes) && inRanges((readV4(bytes, 12) ^ 0xffffffff) >>> 0, ALWAYS_REFUSED_V4)) return true;
   if (bytes[0] === 0xff) return true; // multicast
+  if (bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80) return true; // fe80::/10 link-local
   // fd00:ec2::254, the AWS metadata endpoint over IPv6
   const awsV6 = parseIPv6('fd00:ec2::254')!;
   return bytes.every((b, i) => b === awsV6[i]);
@@ -158,9 +170,10 @@ export function isPrivateAddress(ip: string): boolean {
 }
 
 /**
- * True for addresses refused even when private addresses are allowed: cloud metadata endpoints
- * (169.254.169.254, 169.254.170.2, 100.100.100.200, fd00:ec2::254), multicast and broadcast, in
- * any IPv6 form that embeds them. Invalid literals are refused too.
+ * True for addresses refused even when private addresses are allowed: link-local (169.254/16,
+ * fe80::/10) and the other cloud metadata endpoints (100.100.100.200, fd00:ec2::254), multicast
+ * and broadcast, in any IPv6 form that embeds them (Teredo included). Invalid literals are
+ * refused too.
  */
 export function isAlwaysRefusedAddress(ip: string): boolean {
   const value = parseV4(ip.trim());

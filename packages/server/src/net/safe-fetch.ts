@@ -135,7 +135,9 @@ async function vetHost(url: URL, allowPrivate: boolean, signal: AbortSignal): Pr
   for (const { address } of addresses) {
     const refused = isAlwaysRefusedAddress(address) || (!allowPrivate && isPrivateAddress(address));
     if (refused) {
-      const what = family !== 0 ? `address ${address}` : `host ${JSON.stringify(host)} (resolves to ${address})`;
+      // A literal address is the client's own; what a name resolves to is not told (it would
+      // map this server's internal DNS for whoever asks). The address stays in details, for logs.
+      const what = family !== 0 ? `address ${address}` : `host ${JSON.stringify(host)} resolves to an address that`;
       throw new UrlRefusedError(`URL refused: ${what} is private, loopback, link-local or otherwise not reachable from this server`, {
         details: { reason: 'address', host, address },
       });

@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SuperresError } from '@superres/core';
 import type { JobRecord } from '../contracts.js';
 import { startRedis, type RunningRedis } from '../../test/support/redis.js';
-import { createBullmqQueue, type BullmqQueue, type BullmqQueueOptions } from './bullmq.js';
+import { createBullmqQueue, readJobRecord, type AnyJob, type BullmqQueue, type BullmqQueueOptions } from './bullmq.js';
+import { PerKeyLimitError } from './common.js';
 import { runWorker } from './worker-main.js';
 import { makeJob, sleep, sleepyProcessor } from './test-support/jobs.js';
 import { createChildSandbox } from './test-support/transpile.js';
@@ -104,6 +105,41 @@ describe('BullMQ queue', () => {
     const delivered = [...seen, ...seenElsewhere].map((j) => j.id).sort();
     expect(delivered).toEqual([coded.id, plain.id, ...oks.map((j) => j.id)].sort());
     expect(seen.find((j) => j.id === coded.id) ?? seenElsewhere.find((j) => j.id === coded.id)).toMatchObject({ errorCode: 'E_BAD_IMAGE' });
+  });
+
+  it('enforces the per-key limit atomically across instances enqueueing at once', async () => {
+    const queueName = freshName();
+    // Two API processes taking requests of one key at the same moment.
+    const apis = [newQueue({ queueName }), newQueue({ queueName })];
+    const jobs = Array.from({ length: 24 }, () => makeJob({ keyId: 'burst' }));
+    const outcomes = await Promise.allSettled(jobs.map((job, i) => apis[i % 2]!.enqueue(job, { perKeyLimit: 5 })));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
+    const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(refused).toHaveLength(19);
+    expect(refused.every((o) => o.reason instanceof PerKeyLimitError)).toBe(true);
+    expect(await apis[0]!.countPending('burst')).toBe(5);
+    // Finished jobs free their places.
+    const worker = newQueue({ queueName });
+    await worker.startWorker(sleepyProcessor(0).processor, { concurrency: 2 });
+    const accepted = jobs.filter((_, i) => outcomes[i]!.status === 'fulfilled');
+    await Promise.all(accepted.map((j) => apis[0]!.waitFor(j.id, 10_000)));
+    await expect(apis[1]!.enqueue(makeJob({ keyId: 'burst' }), { perKeyLimit: 5 })).resolves.toBeUndefined();
+  });
+
+  it('never reports a job as success without its output when it completes between two reads', async () => {
+    // Whichever read comes first sees the job running; the second sees it completed.
+    const job = makeJob();
+    const running = { data: job, returnvalue: undefined, finishedOn: undefined } as unknown as AnyJob;
+    const completed = { data: job, returnvalue: { output: 'http://x/out.png', generationTime: 1 }, finishedOn: 5 } as unknown as AnyJob;
+    let reads = 0;
+    const record = await readJobRecord(job.id, {
+      state: async () => (reads++ === 0 ? 'active' : 'completed'),
+      job: async () => (reads++ === 0 ? running : completed),
+    });
+    expect(record).toMatchObject({ status: 'processing' });
+    // Once completed for both reads: success with its output.
+    const done = await readJobRecord(job.id, { state: async () => 'completed', job: async () => completed });
+    expect(done).toMatchObject({ status: 'success', output: 'http://x/out.png' });
   });
 
   it('waitFor returns the current record at the timeout', async () => {

@@ -5,7 +5,7 @@
  *   starts it and when it fails), return value = the JobResult. The BullMQ state is the truth for
  *   the status (waiting/delayed -> queued, active -> processing, completed -> success,
  *   failed -> error), so `get(id)` answers a full record from any process.
- * - `countPending(keyId)`: a Redis set of job ids per key (`<prefix>:<queue>:superres:pending:<keyId>`),
+ * - `countPending(keyId)`: a Redis sorted set of job ids (scored by enqueue time) per key (`<prefix>:<queue>:superres:pending:<keyId>`),
  *   added to on enqueue, removed from when a job completes or fails, and checked against the
  *   jobs' states when read (so a worker killed between finishing a job and updating the set
  *   cannot leave a key counted forever).
@@ -20,7 +20,7 @@
 import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { JobProcessor, JobQueue, JobRecord, JobResult } from '../contracts.js';
-import { assertConcurrency, assertJobId, callListener, errorFields, INTERNAL_ERROR_CODE, isFinished, sleep } from './common.js';
+import { assertConcurrency, assertJobId, callListener, errorFields, INTERNAL_ERROR_CODE, isFinished, PerKeyLimitError, sleep } from './common.js';
 
 export interface BullmqQueueOptions {
   /** `redis://[user:pass@]host:port[/db]` (SUPERRES_REDIS_URL). */
@@ -35,7 +35,7 @@ export interface BullmqQueueOptions {
   stalledInterval?: number;
   /** How many times a job may stall (its worker died) before it fails; default 2 (at least 1). */
   maxStalledCount?: number;
-  /** Finished jobs are kept this long, then BullMQ removes them; default 7 days. */
+  /** Finished jobs are kept this long, then BullMQ removes them; 0 keeps them; default 7 days. */
   keepFinishedMs?: number;
   /** `waitFor` re-reads the job this often in case an event was missed; default 1000 ms. */
   pollIntervalMs?: number;
@@ -56,6 +56,20 @@ export interface BullmqQueue extends JobQueue {
 
 const JOB_NAME = 'super_resolution';
 const DEFAULT_GRACE_MS = 30_000;
+/** Adds ARGV[1] to the set KEYS[1] unless it holds ARGV[2] members already; returns -1 if added, else the count. */
+const ADD_UNDER_LIMIT = `
+local n = redis.call('ZCARD', KEYS[1])
+if n >= tonumber(ARGV[2]) then return n end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return -1
+`;
+
+/**
+ * A member whose job BullMQ does not know is dropped only when older than this: between the
+ * count and queue.add, a job being enqueued is such a member and must stay counted.
+ */
+const UNKNOWN_GRACE_MS = 60_000;
+
 /** countPending checks members against job states when the set is at most this big. */
 const VERIFY_LIMIT = 200;
 
@@ -68,7 +82,7 @@ function isValidId(id: string): boolean {
   }
 }
 
-type AnyJob = Job<JobRecord, JobResult, string>;
+export type AnyJob = Job<JobRecord, JobResult, string>;
 
 /** The record a job stands for, its status taken from the BullMQ state. */
 function toRecord(job: AnyJob, state: string): JobRecord | undefined {
@@ -105,6 +119,23 @@ function toRecord(job: AnyJob, state: string): JobRecord | undefined {
   return record;
 }
 
+/** The two reads a record takes (separate Redis calls: a job may complete between them). */
+export interface JobReads {
+  state(id: string): Promise<string>;
+  job(id: string): Promise<AnyJob | undefined>;
+}
+
+/**
+ * A job's record from its state and its data. The state is read first: a job that completes
+ * between the two reads is then seen as still running, never as completed without its result
+ * (read the other way round, `fetch` answered such a job as a success with no output).
+ */
+export async function readJobRecord(id: string, reads: JobReads): Promise<JobRecord | undefined> {
+  const state = await reads.state(id);
+  const job = await reads.job(id);
+  return job ? toRecord(job, state) : undefined;
+}
+
 export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
   if (!options || typeof options.redisUrl !== 'string' || !/^rediss?:\/\//.test(options.redisUrl)) {
     throw new TypeError(`redisUrl: expected redis://host:port or rediss://..., received ${JSON.stringify(options?.redisUrl)}`);
@@ -115,7 +146,10 @@ export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
   const lockDuration = options.lockDuration ?? 30_000;
   const stalledInterval = options.stalledInterval ?? Math.max(1000, Math.floor(lockDuration / 2));
   const maxStalledCount = Math.max(1, options.maxStalledCount ?? 2);
-  const keepSeconds = Math.max(1, Math.round((options.keepFinishedMs ?? 7 * 24 * 3600_000) / 1000));
+  const keepFinishedMs = options.keepFinishedMs ?? 7 * 24 * 3600_000;
+  // 0 keeps finished jobs; the notification claims then expire after a week all the same.
+  const keepSeconds = Math.max(1, Math.round((keepFinishedMs || 7 * 24 * 3600_000) / 1000));
+  const removeFinished = keepFinishedMs > 0 ? { age: keepSeconds } : false;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const abortSettleMs = options.abortSettleMs ?? 2000;
   const onError = options.onError;
@@ -130,8 +164,8 @@ export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
     prefix,
     defaultJobOptions: {
       attempts: 1,
-      removeOnComplete: { age: keepSeconds },
-      removeOnFail: { age: keepSeconds },
+      removeOnComplete: removeFinished,
+      removeOnFail: removeFinished,
     },
   });
   queue.on('error', report);
@@ -147,11 +181,28 @@ export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
   let abortingForClose = false;
   let closed: Promise<void> | undefined;
 
+  async function countPending(keyId: string): Promise<number> {
+    const key = pendingKey(keyId);
+    const flat = await redis.zrange(key, '0', '-1', 'WITHSCORES');
+    const members = flat.filter((_, i) => i % 2 === 0);
+    if (members.length === 0 || members.length > VERIFY_LIMIT) return members.length;
+    const addedAt = flat.filter((_, i) => i % 2 === 1).map(Number);
+    const states = await Promise.all(members.map((id) => queue.getJobState(id)));
+    const now = Date.now();
+    const stale = members.filter((_, i) => {
+      const state = states[i]!;
+      return state === 'completed' || state === 'failed' || (state === 'unknown' && now - addedAt[i]! > UNKNOWN_GRACE_MS);
+    });
+    if (stale.length > 0) await redis.zrem(key, ...stale);
+    return members.length - stale.length;
+  }
+
   async function get(id: string): Promise<JobRecord | undefined> {
     if (!isValidId(id)) return undefined;
-    const job = (await queue.getJob(id)) as AnyJob | undefined;
-    if (!job) return undefined;
-    return toRecord(job, await job.getState());
+    return readJobRecord(id, {
+      state: (jobId) => queue.getJobState(jobId),
+      job: async (jobId) => (await queue.getJob(jobId)) as AnyJob | undefined,
+    });
   }
 
   function wake(id: string): void {
@@ -188,7 +239,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
 
   async function forgetPending(job: AnyJob | undefined): Promise<void> {
     if (!job?.id || !job.data?.keyId) return;
-    await redis.srem(pendingKey(job.data.keyId), job.id);
+    await redis.zrem(pendingKey(job.data.keyId), job.id);
   }
 
   async function runJob(job: AnyJob, token: string | undefined, signal: AbortSignal, processor: JobProcessor): Promise<JobResult> {
@@ -257,29 +308,39 @@ export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
       await Promise.all([queue.waitUntilReady(), redis.ping()]);
     },
 
-    async enqueue(job) {
+    async enqueue(job, enqueueOptions) {
       assertJobId(job.id);
       if (await queue.getJob(job.id)) throw new Error(`job ${job.id} already exists`);
       const record: JobRecord = { ...job, input: { ...job.input }, status: 'queued', attempts: job.attempts ?? 0 };
-      await redis.sadd(pendingKey(record.keyId), record.id);
+      const limit = enqueueOptions?.perKeyLimit;
+      if (limit === undefined) {
+        await redis.zadd(pendingKey(record.keyId), Date.now(), record.id);
+      } else {
+        // Finished members are dropped first; then one script counts and adds (atomic in Redis),
+        // so API processes taking requests of one key at once cannot overshoot the limit.
+        await countPending(record.keyId);
+        const counted = Number(await redis.eval(ADD_UNDER_LIMIT, 1, pendingKey(record.keyId), record.id, String(limit), String(Date.now())));
+        if (counted >= 0) throw new PerKeyLimitError(counted, limit);
+      }
       try {
         await queue.add(JOB_NAME, record, { jobId: record.id });
       } catch (err) {
-        await redis.srem(pendingKey(record.keyId), record.id).catch(report);
+        await redis.zrem(pendingKey(record.keyId), record.id).catch(report);
         throw err;
       }
     },
 
     get,
 
-    async countPending(keyId) {
-      const key = pendingKey(keyId);
-      const members = await redis.smembers(key);
-      if (members.length === 0 || members.length > VERIFY_LIMIT) return members.length;
-      const states = await Promise.all(members.map((id) => queue.getJobState(id)));
-      const stale = members.filter((_, i) => ['completed', 'failed', 'unknown'].includes(states[i]!));
-      if (stale.length > 0) await redis.srem(key, ...stale);
-      return members.length - stale.length;
+    countPending,
+
+    async writable() {
+      // A write, not a ping: a Redis that refuses writes (out of memory, a read-only replica,
+      // a failed snapshot with stop-writes-on-bgsave-error) still answers PING.
+      return redis.set(ownKey('readyz'), String(Date.now()), 'EX', 60).then(
+        () => true,
+        () => false,
+      );
     },
 
     async waitFor(id, timeoutMs) {

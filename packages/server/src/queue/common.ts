@@ -1,6 +1,17 @@
 /** Helpers shared by the embedded and the BullMQ queues. */
 import type { JobRecord, JobStatus } from '../contracts.js';
 
+/** Thrown by `enqueue` when the key already has `limit` jobs queued or running. */
+export class PerKeyLimitError extends Error {
+  constructor(
+    readonly pending: number,
+    readonly limit: number,
+  ) {
+    super(`Too many jobs in progress for this key (${pending}, limit ${limit})`);
+    this.name = 'PerKeyLimitError';
+  }
+}
+
 /** The error code recorded when a processor throws something that is not a SuperresError. */
 export const INTERNAL_ERROR_CODE = 'E_INTERNAL';
 

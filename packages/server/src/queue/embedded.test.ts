@@ -1,19 +1,20 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SuperresError } from '@superres/core';
 import type { JobRecord } from '../contracts.js';
-import { createEmbeddedQueue, type EmbeddedQueue } from './embedded.js';
+import { createEmbeddedQueue, RECENT_FINISHED, type EmbeddedQueue } from './embedded.js';
+import { PerKeyLimitError } from './common.js';
 import { makeJob, sleep, sleepyProcessor } from './test-support/jobs.js';
 import { createChildSandbox } from './test-support/transpile.js';
 
 let dataDir: string;
 const open: EmbeddedQueue[] = [];
 
-function newQueue(): EmbeddedQueue {
-  const queue = createEmbeddedQueue({ dataDir, fsync: false });
+function newQueue(options: Partial<Parameters<typeof createEmbeddedQueue>[0]> = {}): EmbeddedQueue {
+  const queue = createEmbeddedQueue({ dataDir, fsync: false, ...options });
   open.push(queue);
   return queue;
 }
@@ -248,5 +249,70 @@ process.stdout.write('ready\\n');
     expect(await again.pruneOlderThan(10)).toBe(1);
     expect(await again.get(job.id)).toBeUndefined();
     expect(await again.get(waiting.id)).toMatchObject({ status: 'queued' });
+  });
+
+  it('holds a bounded number of finished records in memory; older ones are read from disk', async () => {
+    const queue = newQueue();
+    await queue.startWorker(sleepyProcessor(0).processor, { concurrency: 4 });
+    const jobs = Array.from({ length: RECENT_FINISHED + 200 }, () => makeJob());
+    for (const job of jobs) await queue.enqueue(job);
+    await Promise.all(jobs.map((j) => queue.waitFor(j.id, 60_000)));
+    expect(queue.heldRecords()).toBe(RECENT_FINISHED);
+    expect(await queue.get(jobs[0]!.id)).toMatchObject({ status: 'success', output: `http://x/${jobs[0]!.id}` });
+    expect(await queue.waitFor(jobs[1]!.id, 1000)).toMatchObject({ status: 'success' });
+    await queue.close({ graceMs: 0 });
+    // At start, finished records stay on disk: only the work left is loaded.
+    const again = newQueue();
+    const waiting = makeJob();
+    await again.enqueue(waiting);
+    expect(again.heldRecords()).toBe(1);
+    expect(await again.get(jobs[5]!.id)).toMatchObject({ status: 'success' });
+    expect(await again.get('no-such-job')).toBeUndefined();
+    expect(await again.get('../escape')).toBeUndefined();
+  });
+
+  it('deletes finished records past the retention time on its own', async () => {
+    const queue = newQueue({ retentionMs: 50, pruneIntervalMs: 20 });
+    await queue.startWorker(sleepyProcessor(0).processor, { concurrency: 1 });
+    const job = makeJob();
+    await queue.enqueue(job);
+    expect(await queue.waitFor(job.id, 5000)).toMatchObject({ status: 'success' });
+    for (let i = 0; i < 500 && (await queue.get(job.id)) !== undefined; i++) await sleep(20);
+    expect(await queue.get(job.id)).toBeUndefined();
+    expect(await readdir(join(dataDir, 'jobs'))).toEqual([]);
+  });
+
+  it('reports a job finished only once its outcome is on disk, so a restart cannot change it', async () => {
+    const errors: unknown[] = [];
+    const queue = newQueue({ onError: (err) => errors.push(err) });
+    const job = makeJob();
+    const file = join(dataDir, 'jobs', `${job.id}.json`);
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await queue.startWorker(async () => {
+      // The record's place is taken by a directory: writing the outcome fails until it goes.
+      await rm(file);
+      await mkdir(join(file, 'blocker'), { recursive: true });
+      setTimeout(release, 10);
+      throw new SuperresError('E_BAD_IMAGE', 'not an image');
+    }, { concurrency: 1 });
+    await queue.enqueue(job);
+    await released;
+    for (let i = 0; i < 500 && errors.length === 0; i++) await sleep(10);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(await queue.get(job.id)).toMatchObject({ status: 'processing' });
+    await rm(file, { recursive: true });
+    expect(await queue.waitFor(job.id, 30_000)).toMatchObject({ status: 'error', errorCode: 'E_BAD_IMAGE' });
+    expect(JSON.parse(await readFile(file, 'utf8')).record).toMatchObject({ status: 'error', errorCode: 'E_BAD_IMAGE' });
+  });
+
+  it('enforces the per-key limit atomically when enqueues arrive at once', async () => {
+    const queue = newQueue();
+    const jobs = Array.from({ length: 30 }, () => makeJob({ keyId: 'burst' }));
+    const outcomes = await Promise.allSettled(jobs.map((job) => queue.enqueue(job, { perKeyLimit: 4 })));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(4);
+    expect(outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof PerKeyLimitError)).toHaveLength(26);
+    expect(await queue.countPending('burst')).toBe(4);
+    expect(await queue.countPending('other')).toBe(0);
   });
 });

@@ -3,12 +3,17 @@
  * `<dataDir>/jobs/<id>.json`, written atomically (temporary file, fsync, rename), so a restart of
  * the process loses nothing: at start, `queued` records are queued again and records left in
  * `processing` (the process died mid-job) go back to `queued`, oldest first.
+ *
+ * Memory is bounded whatever the history: only unfinished records stay in memory (and the last
+ * RECENT_FINISHED finished ones, which clients poll); older finished records are read from disk
+ * when asked for, and deleted `retentionMs` after they finished.
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { isTempName, writeFileAtomic } from '@superres/models/node';
 import { join } from 'node:path';
 import type { JobProcessor, JobQueue, JobRecord, JobResult } from '../contracts.js';
-import { assertConcurrency, assertJobId, callListener, cloneRecord, errorFields, INTERNAL_ERROR_CODE, isFinished, sleep } from './common.js';
+import { probeWritable } from '../probe-write.js';
+import { assertConcurrency, assertJobId, callListener, cloneRecord, errorFields, INTERNAL_ERROR_CODE, isFinished, PerKeyLimitError, sleep } from './common.js';
 
 export interface EmbeddedQueueOptions {
   /** The data directory (SUPERRES_DATA_DIR); records live in `<dataDir>/jobs/`. */
@@ -25,6 +30,10 @@ export interface EmbeddedQueueOptions {
   abortSettleMs?: number;
   /** Told about failures that have no caller to throw to: a finished-listener throwing, an unreadable record file. */
   onError?: (err: unknown) => void;
+  /** Finished records are deleted this long after they finished (0: kept forever). Default 7 days. */
+  retentionMs?: number;
+  /** How often finished records past `retentionMs` are swept. Default 1 hour. */
+  pruneIntervalMs?: number;
 }
 
 export interface EmbeddedQueue extends JobQueue {
@@ -34,6 +43,8 @@ export interface EmbeddedQueue extends JobQueue {
   pruneOlderThan(ms: number): Promise<number>;
   /** The directory the records are written to. */
   readonly jobsDir: string;
+  /** Records held in memory: the unfinished ones and at most RECENT_FINISHED finished ones. */
+  heldRecords(): number;
 }
 
 interface Entry {
@@ -57,6 +68,11 @@ interface StoredFile {
 }
 
 const DEFAULT_GRACE_MS = 30_000;
+const DEFAULT_RETENTION_MS = 7 * 24 * 3600_000;
+/** Finished records kept in memory for clients still polling them; older ones are read from disk. */
+export const RECENT_FINISHED = 1000;
+/** A finished record that cannot be written is retried this often (it is not reported finished until written). */
+const FINAL_WRITE_RETRY_MS = [100, 500, 2000, 5000];
 
 function before(a: Entry, b: Entry): boolean {
   return a.record.createdAt < b.record.createdAt || (a.record.createdAt === b.record.createdAt && a.seq < b.seq);
@@ -75,8 +91,13 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
   const doFsync = options.fsync ?? true;
   const abortSettleMs = options.abortSettleMs ?? 2000;
   const onError = options.onError;
+  const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+  const pruneIntervalMs = options.pruneIntervalMs ?? 3600_000;
 
+  /** Unfinished records, and finished ones still being handed out (see `recent`). */
   const entries = new Map<string, Entry>();
+  /** Ids of the newest finished records, oldest first; they stay in `entries` until pushed out. */
+  const recent: string[] = [];
   /** Ids of queued records, in FIFO order (createdAt, then seq). */
   const pending: string[] = [];
   const pendingByKey = new Map<string, number>();
@@ -160,8 +181,10 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
     loaded.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
     for (const entry of loaded) {
       seqCounter = Math.max(seqCounter, entry.seq);
-      entries.set(entry.record.id, entry);
       const record = entry.record;
+      // Finished records stay on disk (read on demand); only the work left is kept in memory.
+      if (isFinished(record.status)) continue;
+      entries.set(record.id, entry);
       if (record.status === 'processing') {
         if (record.attempts >= maxAttempts) {
           record.status = 'error';
@@ -169,6 +192,7 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
           record.errorCode = INTERNAL_ERROR_CODE;
           record.finishedAt = Date.now();
           await persist(entry);
+          entries.delete(record.id);
           continue;
         }
         record.status = 'queued';
@@ -239,9 +263,12 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
         next.errorCode = fields.errorCode;
         next.generationTime = (finishedAt - (record.startedAt ?? finishedAt)) / 1000;
       }
-      await persist(entry, next).catch(onError);
+      // Reported finished only once on disk: a result the client saw must survive a restart
+      // (an error it was told about must not turn into a success when the job reruns).
+      if (!(await persistFinal(entry, next, slot))) return;
       entry.record = next;
       countKey(next.keyId, -1);
+      remember(entry);
       notifyFinished(entry);
     })().finally(() => {
       if (running.get(record.id) === slot) running.delete(record.id);
@@ -249,7 +276,75 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
     });
   }
 
+  /** Writes a finished record, retrying while the process runs; false if given up (closing). */
+  async function persistFinal(entry: Entry, next: JobRecord, slot: Running): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await persist(entry, next);
+        return true;
+      } catch (err) {
+        onError?.(new Error(`embedded queue: could not write the outcome of job ${next.id}; retrying`, { cause: err }));
+        if (closing || slot.abandoned) return false; // on disk it is still running: it reruns after a restart
+        await sleep(FINAL_WRITE_RETRY_MS[Math.min(attempt, FINAL_WRITE_RETRY_MS.length - 1)]!);
+      }
+    }
+  }
+
+  /** Keeps a finished record in memory among the newest RECENT_FINISHED; the oldest leaves. */
+  function remember(entry: Entry): void {
+    recent.push(entry.record.id);
+    while (recent.length > RECENT_FINISHED) {
+      const old = recent.shift()!;
+      if (isFinished(entries.get(old)?.record.status ?? 'queued')) entries.delete(old);
+    }
+  }
+
+  /** A record from disk (finished ones are not kept in memory), or undefined. */
+  async function readRecord(id: string): Promise<JobRecord | undefined> {
+    try {
+      assertJobId(id);
+    } catch {
+      return undefined;
+    }
+    try {
+      const stored = JSON.parse(await readFile(fileOf(id), 'utf8')) as StoredFile;
+      return stored?.record?.id === id ? stored.record : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function prune(ms: number): Promise<number> {
+    await loading;
+    const cutoff = Date.now() - ms;
+    let removed = 0;
+    for (const name of await readdir(jobsDir)) {
+      if (!name.endsWith('.json') || isTempName(name)) continue;
+      const id = name.slice(0, -'.json'.length);
+      const entry = entries.get(id);
+      if ((entry && !isFinished(entry.record.status)) || writes.has(id)) continue;
+      // A finished record's last write is its finish: the file's time says when it finished.
+      const info = await stat(fileOf(id)).catch(() => undefined);
+      if (!info || info.mtimeMs >= cutoff) continue;
+      const record = entry?.record ?? (await readRecord(id));
+      if (record && (!isFinished(record.status) || (record.finishedAt ?? 0) >= cutoff)) continue;
+      entries.delete(id);
+      await rm(fileOf(id), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  const pruneTimer =
+    retentionMs > 0
+      ? setInterval(() => {
+          prune(retentionMs).catch(onError);
+        }, pruneIntervalMs).unref()
+      : undefined;
+  if (retentionMs > 0) void loading.then(() => prune(retentionMs)).catch(onError);
+
   async function closeNow(graceMs: number): Promise<void> {
+    if (pruneTimer) clearInterval(pruneTimer);
     await loading.catch(() => undefined);
     const settled = () => Promise.allSettled([...running.values()].map((r) => r.promise));
     if (running.size > 0) await Promise.race([settled(), sleep(graceMs)]);
@@ -285,28 +380,33 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
 
     ready: () => loading,
 
-    async enqueue(job) {
+    async enqueue(job, enqueueOptions) {
       await loading;
       assertJobId(job.id);
       if (entries.has(job.id)) throw new Error(`job ${job.id} already exists`);
+      // Checked and counted with no await in between: concurrent requests cannot overshoot it.
+      const limit = enqueueOptions?.perKeyLimit;
+      const pendingNow = pendingByKey.get(job.keyId) ?? 0;
+      if (limit !== undefined && pendingNow >= limit) throw new PerKeyLimitError(pendingNow, limit);
       const record: JobRecord = { ...cloneRecord(job), status: 'queued', attempts: job.attempts ?? 0 };
       const entry: Entry = { record, seq: ++seqCounter };
       entries.set(record.id, entry);
+      countKey(record.keyId, 1);
       try {
         await persist(entry);
       } catch (err) {
         entries.delete(record.id);
+        countKey(record.keyId, -1);
         throw err;
       }
       insertPending(entry);
-      countKey(record.keyId, 1);
       pump();
     },
 
     async get(id) {
       await loading;
       const entry = entries.get(id);
-      return entry ? cloneRecord(entry.record) : undefined;
+      return entry ? cloneRecord(entry.record) : readRecord(id);
     },
 
     async countPending(keyId) {
@@ -317,7 +417,7 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
     async waitFor(id, timeoutMs) {
       await loading;
       const entry = entries.get(id);
-      if (!entry) return undefined;
+      if (!entry) return readRecord(id);
       if (!isFinished(entry.record.status) && timeoutMs > 0 && !closed) {
         await new Promise<void>((resolve) => {
           let set = waiters.get(id);
@@ -364,18 +464,13 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): EmbeddedQueu
       listeners.push(listener);
     },
 
-    async pruneOlderThan(ms) {
-      await loading;
-      const cutoff = Date.now() - ms;
-      let removed = 0;
-      for (const [id, entry] of entries) {
-        const { status, finishedAt } = entry.record;
-        if (!isFinished(status) || finishedAt === undefined || finishedAt >= cutoff || writes.has(id)) continue;
-        entries.delete(id);
-        await rm(fileOf(id), { force: true });
-        removed++;
-      }
-      return removed;
+    pruneOlderThan: prune,
+
+    heldRecords: () => entries.size,
+
+    async writable() {
+      await loading.catch(() => undefined);
+      return probeWritable(jobsDir);
     },
   };
   return queue;

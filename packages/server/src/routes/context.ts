@@ -6,6 +6,7 @@ import type { JobQueue, Storage } from '../contracts.js';
 import type { KeyRing } from '../keys.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelCache } from '../model-cache.js';
+import type { Quotas } from '../runtime.js';
 
 /** Local storage adds what the HTTP layer needs to serve `/outputs/<key>` itself. */
 export interface ServableStorage extends Storage {
@@ -29,6 +30,8 @@ export interface AppContext {
   /** Estimated time left of the jobs running in this process. */
   progress: JobProgress;
   metrics: Metrics;
+  /** Per-key budgets: upload bytes and processing seconds per hour. */
+  quotas: Quotas;
   version: string;
   startedAt: number;
   /** False once shutdown began (for /readyz). */

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { BadImageError, ImageTooLargeError } from '@superres/core';
 import { ROUTES, UploadImageRequestSchema, type UploadImageResponse } from '@superres/sdk';
-import { ServerError } from '../errors.js';
+import { RateLimitedError, ServerError } from '../errors.js';
 import { sniffImageType } from '../net/safe-fetch.js';
 import { authenticate, parseBody } from './auth.js';
 import type { AppContext } from './context.js';
@@ -22,8 +22,10 @@ const OUTPUT_NAME = /^[0-9a-f]{32}\.(png|jpg|webp)$/;
 export function registerFileRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { config, storage } = ctx;
 
-  app.post(ROUTES.uploadImage, async (request, reply) => {
-    authenticate(ctx.keys, request);
+  // Uploads are base64 (4/3 of the bytes) inside JSON.
+  const uploadBodyLimit = Math.ceil((config.maxInputBytes * 4) / 3) + 64 * 1024;
+  app.post(ROUTES.uploadImage, { bodyLimit: uploadBodyLimit }, async (request, reply) => {
+    const identity = authenticate(ctx.keys, request);
     const body = parseBody(UploadImageRequestSchema, request);
     // Base64 is 4 characters per 3 bytes: refuse before decoding anything too big.
     if (Math.floor((body.image.length * 3) / 4) > config.maxInputBytes + 2) {
@@ -35,6 +37,12 @@ export function registerFileRoutes(app: FastifyInstance, ctx: AppContext): void 
     }
     const kind = UPLOAD_TYPES[sniffImageType(bytes) ?? ''];
     if (!kind) throw new BadImageError('image: not a PNG, JPEG or WebP image');
+    const quota = ctx.quotas.uploads.take(identity.keyId, bytes.length);
+    if (!quota.ok) {
+      const retryAfter = Number.isFinite(quota.retryAfterSeconds) ? quota.retryAfterSeconds : 3600;
+      reply.header('retry-after', String(retryAfter));
+      throw new RateLimitedError(`This key used its upload quota for now (SUPERRES_UPLOAD_QUOTA per hour): retry in ${retryAfter} s`, retryAfter);
+    }
     const stored = await storage.put(`${randomBytes(16).toString('hex')}.${kind.ext}`, bytes, kind.type);
     const answer: UploadImageResponse = { status: 'success', output: stored.url, id: stored.key };
     return reply.send(answer);

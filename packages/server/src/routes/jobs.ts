@@ -14,21 +14,31 @@ import {
 import type { JobRecord } from '../contracts.js';
 import { RateLimitedError, ServerError } from '../errors.js';
 import { statusForCode, type ErrorBody } from '../errors-http.js';
+import { PerKeyLimitError } from '../queue/common.js';
 import { authenticate, parseBody } from './auth.js';
 import type { AppContext } from './context.js';
+
+/** Smallest output scale super_resolution accepts. */
+export const MIN_SCALE = 1;
 
 export function registerJobRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { config, queue, store, metrics } = ctx;
 
-  async function answer(reply: FastifyReply, job: JobRecord): Promise<FastifyReply> {
+  /**
+   * A finished or pending job's answer. A failed job is reported with the HTTP status of its
+   * error in `http_status`; `fetch` answers it with 200 (the request itself succeeded: pollers
+   * that retry on 5xx would loop), `super_resolution` with that status.
+   */
+  async function answer(reply: FastifyReply, job: JobRecord, route: 'submit' | 'fetch'): Promise<FastifyReply> {
     if (job.status === 'success' && job.output) {
       const body: SuccessResponse = { status: 'success', generationTime: job.generationTime ?? 0, id: job.id, output: job.output };
       return reply.code(200).send(body);
     }
     if (job.status === 'error') {
-      const body: ErrorBody = { status: 'error', id: job.id, message: job.error ?? 'The job failed' };
+      const httpStatus = statusForCode(job.errorCode);
+      const body: ErrorBody = { status: 'error', id: job.id, message: job.error ?? 'The job failed', http_status: httpStatus };
       if (job.errorCode) body.code = job.errorCode;
-      return reply.code(statusForCode(job.errorCode)).send(body);
+      return reply.code(route === 'fetch' ? 200 : httpStatus).send(body);
     }
     // A job running here: its own estimate from the throughput measured so far. Queued: the jobs
     // ahead share the workers, each taking the measured mean time.
@@ -58,11 +68,17 @@ export function registerJobRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (body.scale !== undefined && body.scale > config.maxScale) {
       throw new InvalidOptionError(`scale: at most ${config.maxScale} on this server, received ${body.scale}`, { details: { option: 'scale' } });
     }
-    const pending = await queue.countPending(identity.keyId);
-    if (pending >= config.perKeyQueueLimit) {
-      const retryAfter = Math.max(1, Math.ceil(metrics.meanSeconds()));
-      reply.header('retry-after', String(retryAfter));
-      throw new RateLimitedError(`Too many jobs in progress for this key (${pending}, limit ${config.perKeyQueueLimit}): retry later`, retryAfter);
+    // Below 1 the model's full run would be thrown away by the resize (1e-300: a 1x1 output).
+    if (body.scale !== undefined && body.scale < MIN_SCALE) {
+      throw new InvalidOptionError(`scale: at least ${MIN_SCALE} (this is an upscaler), received ${body.scale}`, { details: { option: 'scale' } });
+    }
+    const budget = ctx.quotas.compute.check(identity.keyId);
+    if (!budget.ok) {
+      reply.header('retry-after', String(budget.retryAfterSeconds));
+      throw new RateLimitedError(
+        `This key used its processing time for now (SUPERRES_COMPUTE_QUOTA per hour): retry in ${budget.retryAfterSeconds} s`,
+        budget.retryAfterSeconds,
+      );
     }
     const job: JobRecord = {
       id: randomUUID(),
@@ -79,11 +95,18 @@ export function registerJobRoutes(app: FastifyInstance, ctx: AppContext): void {
       createdAt: Date.now(),
       attempts: 0,
     };
-    await queue.enqueue(job);
+    try {
+      await queue.enqueue(job, { perKeyLimit: config.perKeyQueueLimit });
+    } catch (error) {
+      if (!(error instanceof PerKeyLimitError)) throw error;
+      const retryAfter = Math.max(1, Math.ceil(metrics.meanSeconds()));
+      reply.header('retry-after', String(retryAfter));
+      throw new RateLimitedError(`${error.message}: retry later`, retryAfter);
+    }
     metrics.jobQueued();
     request.log.info({ jobId: job.id, keyId: identity.keyId, modelId }, 'job queued');
     const current = (await queue.waitFor(job.id, config.syncWaitMs)) ?? job;
-    return answer(reply, current);
+    return answer(reply, current, 'submit');
   });
 
   const fetchHandler = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -93,7 +116,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: AppContext): void {
     const job = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id) ? await queue.get(id) : undefined;
     // Another key's job is reported exactly like a missing one.
     if (!job || job.keyId !== identity.keyId) throw new ServerError('E_NOT_FOUND', `No job with id "${id}" for this key`);
-    return answer(reply, job);
+    return answer(reply, job, 'fetch');
   };
   app.post(ROUTES.fetch, fetchHandler);
   app.post(ROUTES.fetchAlias, fetchHandler);

@@ -17,11 +17,10 @@ import {
   type SystemDetailsResponse,
 } from '@superres/sdk';
 import { safeFetch } from '../net/safe-fetch.js';
+import { resolveModelImportPath } from '../model-import-path.js';
 import { authenticate, parseBody } from './auth.js';
 import type { AppContext } from './context.js';
 
-/** Largest model file load_model downloads. */
-const MAX_MODEL_BYTES = 1024 * 1024 * 1024;
 const MODEL_DOWNLOAD_TIMEOUT_MS = 10 * 60 * 1000;
 
 function modelInfo(entry: StoreEntry): ModelInfo {
@@ -51,12 +50,12 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void
   app.post(ROUTES.loadModel, async (request) => {
     authenticate(ctx.keys, request, { admin: true });
     const body = parseBody(LoadModelRequestSchema, request);
-    let file = body.path;
+    let file = body.path === undefined ? undefined : await resolveModelImportPath(body.path, config.modelImportDirs, config.maxModelBytes);
     let temp: string | undefined;
     try {
       if (body.url) {
         const response = await safeFetch(body.url, {
-          maxBytes: MAX_MODEL_BYTES,
+          maxBytes: config.maxModelBytes,
           timeoutMs: MODEL_DOWNLOAD_TIMEOUT_MS,
           allowPrivate: config.allowPrivateUrls,
         });

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -46,6 +46,29 @@ describe('createLocalStorage', () => {
     expect(await readdir(dir)).toEqual(['README.txt~']);
     expect(storage.resolve(KEY)).toBeUndefined();
     expect(await storage.clear()).toBe(0);
+  });
+
+  it('clear with olderThanMs deletes only the files written longer ago (SUPERRES_OUTPUT_TTL)', async () => {
+    const dir = path.join(root, 'outputs');
+    const storage = createLocalStorage({ dir, publicBaseUrl: 'http://h/outputs' });
+    const old = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png';
+    await storage.put(old, bytes, 'image/png');
+    await storage.put(KEY, bytes, 'image/png');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(path.join(dir, old), twoHoursAgo, twoHoursAgo);
+    expect(await storage.clear({ olderThanMs: 3_600_000 })).toBe(1);
+    expect(await readdir(dir)).toEqual([KEY]);
+  });
+
+  it('reads its own objects by their public URL, and nothing else', async () => {
+    const storage = createLocalStorage({ dir: path.join(root, 'outputs'), publicBaseUrl: 'http://h:1/outputs/' });
+    const { url } = await storage.put(KEY, bytes, 'image/png');
+    expect(await storage.readOwn(url, 100)).toEqual(bytes);
+    expect(await storage.readOwn(`${url}?x=1`, 100)).toBeUndefined();
+    expect(await storage.readOwn('http://h:1/outputs/../api-key', 100)).toBeUndefined();
+    expect(await storage.readOwn('http://other:1/outputs/' + KEY, 100)).toBeUndefined();
+    expect(await storage.readOwn('http://h:1/outputs/ffffffffffffffffffffffffffffffff.png', 100)).toBeUndefined();
+    await expect(storage.readOwn(url, 3)).rejects.toMatchObject({ code: 'E_IMAGE_TOO_LARGE' });
   });
 
   it('clear on a directory never written is 0', async () => {

@@ -1,10 +1,12 @@
 import { lstatSync } from 'node:fs';
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { InvalidOptionError } from '@superres/core';
+import { ImageTooLargeError, InvalidOptionError } from '@superres/core';
 import { isTempName, writeFileAtomic } from '@superres/models/node';
-import type { Storage, StoredObject } from '../contracts.js';
+import type { ClearOptions, Storage, StoredObject } from '../contracts.js';
+import { probeWritable } from '../probe-write.js';
+import { ownKeyOf } from './own-url.js';
 import { StorageError, assertSafeKey, contentTypeForKey, describeReceived, isSafeKey, trimTrailingSlashes } from './errors.js';
 
 export interface LocalStorageOptions {
@@ -19,6 +21,9 @@ export interface LocalStorage extends Storage {
   readonly kind: 'local';
   /** Absolute path of the output directory. */
   readonly dir: string;
+  readOwn(url: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  /** Whether the directory takes a write now (for /readyz). */
+  ready(): Promise<boolean>;
   /** The public base URL, without a trailing slash. */
   readonly publicBaseUrl: string;
   /**
@@ -86,7 +91,8 @@ export function createLocalStorage(options: LocalStorageOptions): LocalStorage {
     return { url: `${publicBaseUrl}/${key}`, key };
   }
 
-  async function clear(): Promise<number> {
+  async function clear(options: ClearOptions = {}): Promise<number> {
+    const cutoff = options.olderThanMs === undefined ? undefined : Date.now() - options.olderThanMs;
     let names: string[];
     try {
       names = await readdir(dir);
@@ -101,7 +107,8 @@ export function createLocalStorage(options: LocalStorageOptions): LocalStorage {
       if (!ours && !isTempName(name)) continue;
       const file = path.join(dir, name);
       try {
-        if (!lstatSync(file).isFile()) continue;
+        const info = lstatSync(file);
+        if (!info.isFile() || (cutoff !== undefined && info.mtimeMs >= cutoff)) continue;
         await unlink(file);
         if (ours) removed += 1;
       } catch (error) {
@@ -122,13 +129,27 @@ export function createLocalStorage(options: LocalStorageOptions): LocalStorage {
     }
   }
 
+  async function readOwn(url: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    const key = ownKeyOf(url, `${publicBaseUrl}/`);
+    const file = key === undefined ? undefined : resolve(key);
+    if (!file) return undefined;
+    const size = lstatSync(file).size;
+    if (size > maxBytes) throw new ImageTooLargeError(`url: the stored image has ${size} bytes, more than ${maxBytes} (SUPERRES_MAX_INPUT_BYTES)`);
+    return new Uint8Array(await readFile(file));
+  }
+
   return {
     kind: 'local',
     dir,
     publicBaseUrl,
     put,
     clear,
+    readOwn,
     resolve,
     contentTypeOf: contentTypeForKey,
+    async ready() {
+      await ensureDir().catch(() => undefined);
+      return probeWritable(dir);
+    },
   };
 }

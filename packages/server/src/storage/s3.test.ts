@@ -107,6 +107,28 @@ describe('createS3Storage against s3rver', () => {
     }
   });
 
+  it('reads its own objects by their public URL, and nothing else', async () => {
+    const st = storage({ prefix: 'own/' });
+    const { url } = await st.put(key(3), png, 'image/png');
+    expect(await st.readOwn(url, 1 << 20)).toEqual(new Uint8Array(png));
+    expect(await st.readOwn(st.urlOf(key(4)), 1 << 20)).toBeUndefined(); // not there
+    expect(await st.readOwn(`${url}x`, 1 << 20)).toBeUndefined();
+    expect(await st.readOwn('http://127.0.0.1:1/elsewhere.png', 1 << 20)).toBeUndefined();
+    await expect(st.readOwn(url, 4)).rejects.toMatchObject({ code: 'E_IMAGE_TOO_LARGE' });
+  });
+
+  it('clear with olderThanMs deletes only the objects written longer ago (SUPERRES_OUTPUT_TTL)', async () => {
+    const st = storage({ prefix: 'ttl-test/' });
+    await st.put(key(1), png, 'image/png');
+    await st.put(key(2), png, 'image/png');
+    expect(await st.clear({ olderThanMs: 3_600_000 })).toBe(0);
+    expect((await fetch(st.urlOf(key(1)))).status).toBe(200);
+    // S3 keeps LastModified to the second: 2 s from now is past it.
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(await st.clear({ olderThanMs: 1000 })).toBe(2);
+    expect((await fetch(st.urlOf(key(2)))).status).toBe(404);
+  });
+
   it('clear without a prefix deletes the outputs at the bucket root', async () => {
     const st = storage();
     await st.put(key(7), png, 'image/png');

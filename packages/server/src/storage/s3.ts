@@ -1,9 +1,10 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { InvalidOptionError } from '@superres/core';
-import type { Storage, StoredObject } from '../contracts.js';
+import { ImageTooLargeError, InvalidOptionError } from '@superres/core';
+import type { ClearOptions, Storage, StoredObject } from '../contracts.js';
 import { StorageError, assertSafeKey, describeReceived, isSafeKey, trimTrailingSlashes } from './errors.js';
 import { loadS3Sdk, type S3Sdk } from './aws-sdk.js';
+import { ownKeyOf } from './own-url.js';
 
 export { StorageError, STORAGE_ERROR_CODE } from './errors.js';
 
@@ -28,7 +29,8 @@ export interface S3StorageOptions {
 
 export interface S3Storage extends Storage {
   readonly kind: 's3';
-  /** Whether the bucket answers (for /readyz). */
+  readOwn(url: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  /** Whether the bucket takes a write (for /readyz). */
   ready(): Promise<boolean>;
   readonly bucket: string;
   /** The normalised prefix ('' or ending with '/'). */
@@ -207,6 +209,25 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
   const objectKeyOf = (key: string): string => `${prefix}${key}`;
   const urlOf = (key: string): string => `${baseUrl}/${encodePath(objectKeyOf(key))}`;
 
+  async function readOwn(url: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    const key = ownKeyOf(url, urlOf(''));
+    if (key === undefined) return undefined;
+    const objectKey = objectKeyOf(key);
+    const { sdk, client } = await connect('GetObject');
+    let answer;
+    try {
+      answer = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: objectKey }));
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw wrapS3Error(error, 'GetObject', `of "${objectKey}" from bucket "${bucket}" at ${endpointLabel}`, { bucket, key: objectKey });
+    }
+    if ((answer.ContentLength ?? 0) > maxBytes) {
+      answer.Body?.transformToWebStream().cancel().catch(() => undefined);
+      throw new ImageTooLargeError(`url: the stored image has ${answer.ContentLength} bytes, more than ${maxBytes} (SUPERRES_MAX_INPUT_BYTES)`);
+    }
+    return answer.Body ? answer.Body.transformToByteArray() : new Uint8Array(0);
+  }
+
   async function put(key: string, bytes: Uint8Array, contentType: string): Promise<StoredObject> {
     assertSafeKey(key);
     const objectKey = objectKeyOf(key);
@@ -233,7 +254,8 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
    * writes); deeper "folders" and other names are left alone. Lists page by page (ListObjectsV2,
    * up to 1000 keys each) and deletes each page with one DeleteObjects call (at most 1000 keys).
    */
-  async function clear(): Promise<number> {
+  async function clear(options: ClearOptions = {}): Promise<number> {
+    const cutoff = options.olderThanMs === undefined ? undefined : Date.now() - options.olderThanMs;
     let removed = 0;
     let token: string | undefined;
     const where = `in bucket "${bucket}" at ${endpointLabel}`;
@@ -253,6 +275,7 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
         throw wrapS3Error(error, 'ListObjectsV2', where, { bucket, prefix });
       }
       const keys = (page.Contents ?? [])
+        .filter((c) => cutoff === undefined || (c.LastModified !== undefined && c.LastModified.getTime() < cutoff))
         .map((c) => c.Key)
         .filter((k): k is string => k !== undefined && k.startsWith(prefix) && isSafeKey(k.slice(prefix.length)));
       for (let i = 0; i < keys.length; i += 1000) {
@@ -283,10 +306,14 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     return removed;
   }
 
-  /** For /readyz: the bucket answers HeadBucket with these credentials. */
+  /**
+   * For /readyz: a write of a small probe object (`<prefix>.superres-readyz`, not a storage key,
+   * so never served or cleared) with these credentials. HeadBucket alone passed with read-only
+   * credentials and with a bucket that refuses writes.
+   */
   async function ready(): Promise<boolean> {
-    const { sdk, client } = await connect('HeadBucket');
-    return client.send(new sdk.HeadBucketCommand({ Bucket: bucket })).then(
+    const { sdk, client } = await connect('PutObject');
+    return client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: `${prefix}.superres-readyz`, Body: 'ok', ContentType: 'text/plain' })).then(
       () => true,
       () => false,
     );
@@ -298,6 +325,7 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     prefix,
     put,
     clear,
+    readOwn,
     ready,
     urlOf,
     objectKeyOf,

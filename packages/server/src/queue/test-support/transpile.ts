@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const queueDir = dirname(dirname(fileURLToPath(import.meta.url)));
+/** Modules of `src/` the queue imports (type-only imports vanish when transpiled). */
+const OUTSIDE_QUEUE = ['probe-write.ts'];
 const packageDir = dirname(dirname(queueDir));
 
 export interface ChildSandbox {
@@ -27,9 +29,14 @@ export async function createChildSandbox(): Promise<ChildSandbox> {
   await mkdir(join(dir, 'queue'));
   await symlink(join(packageDir, 'node_modules'), join(dir, 'node_modules'), 'dir');
   await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  for (const name of await readdir(queueDir)) {
-    if (!name.endsWith('.ts') || name.endsWith('.test.ts') || name.endsWith('.d.ts')) continue;
-    const source = await readFile(join(queueDir, name), 'utf8');
+  const sources = (await readdir(queueDir))
+    .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts'))
+    .map((name) => ({ from: join(queueDir, name), to: join(dir, 'queue', name) }));
+  // What the queue modules import from outside their folder.
+  for (const name of OUTSIDE_QUEUE) sources.push({ from: join(dirname(queueDir), name), to: join(dir, name) });
+  for (const { from, to } of sources) {
+    const name = from.slice(from.lastIndexOf('/') + 1);
+    const source = await readFile(from, 'utf8');
     const out = ts.transpileModule(source, {
       fileName: name,
       compilerOptions: {
@@ -39,7 +46,7 @@ export async function createChildSandbox(): Promise<ChildSandbox> {
         sourceMap: false,
       },
     });
-    await writeFile(join(dir, 'queue', name.replace(/\.ts$/, '.js')), out.outputText);
+    await writeFile(to.replace(/\.ts$/, '.js'), out.outputText);
   }
   return {
     dir,
