@@ -3,9 +3,10 @@
  * metrics, webhook sender and the job processor, wired together once.
  */
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createModelStore, createWorkerPool, loadCatalogModel, type ModelStore, type WorkerPool } from '@superres/models/node';
 import type { ServerConfig } from './config.js';
-import type { JobProcessor, JobQueue, JobRecord } from './contracts.js';
+import type { JobProcessor, JobQueue, JobRecord, WebhookPayload } from './contracts.js';
 import { errorToHttp } from './errors-http.js';
 import { storedSecret } from './keys.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -17,6 +18,7 @@ import { startOutputSweeper } from './output-sweeper.js';
 import { createEmbeddedQueue } from './queue/embedded.js';
 import type { ServableStorage } from './routes/context.js';
 import { storageFromEnv } from './storage/from-env.js';
+import { createWebhookOutbox, type WebhookOutbox } from './webhooks/outbox.js';
 import { createWebhookSender, type WebhookSender } from './webhooks/sender.js';
 
 export interface Logger {
@@ -42,6 +44,8 @@ export interface Runtime {
   queueBackend: 'embedded' | 'redis';
   metrics: Metrics;
   webhooks: WebhookSender;
+  /** Pending webhook deliveries, on disk until done. */
+  outbox: WebhookOutbox;
   /** Per-key budgets: upload bytes and processing seconds per hour. */
   quotas: Quotas;
   processor: JobProcessor;
@@ -93,6 +97,10 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
     logger: log,
   });
   const queue = await createQueue(config, log);
+  // Webhook deliveries are kept on disk until done: a restart resumes those left pending.
+  const outbox = createWebhookOutbox({ dir: join(config.dataDir, 'webhooks'), sender: webhooks, onError: (err) => log.warn({ err }, 'webhook outbox error') });
+  const resumed = await outbox.resume();
+  if (resumed > 0) log.info({ resumed }, 'resuming webhook deliveries left by the previous process');
   const processor = sanitized(createJobProcessor({ config, storage, models, progress }), metrics, log);
   const sweeper = startOutputSweeper(storage, config.outputTtlMs, log);
 
@@ -108,14 +116,15 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
     metrics.jobFinished(status, job.generationTime);
     log.info({ jobId: job.id, status, generationTime: job.generationTime, errorCode: job.errorCode }, 'job finished');
     if (job.input.webhook) {
-      void webhooks.send(job.input.webhook, {
+      const payload = {
         status,
         id: job.id,
         output: job.output ?? '',
         ...(job.generationTime !== undefined ? { generationTime: job.generationTime } : {}),
         ...(job.input.trackId !== undefined ? { track_id: job.input.trackId } : {}),
         ...(job.error ? { message: job.error } : {}),
-      });
+      } satisfies WebhookPayload;
+      outbox.add(job.id, job.input.webhook, payload).catch((err: unknown) => log.error({ err, jobId: job.id }, 'could not record a webhook delivery'));
     }
   });
 
@@ -129,6 +138,7 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
     queueBackend: config.redisUrl ? 'redis' : 'embedded',
     metrics,
     webhooks,
+    outbox,
     quotas,
     processor,
     startWorker: () => queue.startWorker(processor, { concurrency: config.concurrency }),

@@ -34,6 +34,11 @@ describe.skipIf(weights.missing || !built)(title, () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        if (hooksDown) {
+          hookRefusals++;
+          res.statusCode = 503;
+          return res.end();
+        }
         hooks.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; status: string });
         res.end();
       });
@@ -53,6 +58,9 @@ describe.skipIf(weights.missing || !built)(title, () => {
     return { promise, resolve };
   };
   let gate = newGate();
+  /** The webhook receiver answers 503 while down. */
+  let hooksDown = false;
+  let hookRefusals = 0;
   let gateRequests = 0;
   async function waitFor(what: string, done: () => boolean): Promise<void> {
     for (let i = 0; i < 1200 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
@@ -150,5 +158,32 @@ describe.skipIf(weights.missing || !built)(title, () => {
     await start();
     const answer = await post(`/api/v1/enterprise/fetch/${String(submitted.id)}`, { key: KEY });
     expect(answer.status).toBe('success');
+  });
+
+  it('resumes a webhook delivery left pending by the previous process', async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.removeAllListeners('exit');
+      const stopped = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await stopped;
+    }
+    hooksDown = true;
+    hookRefusals = 0;
+    await start();
+    const base = `http://127.0.0.1:${port}`;
+    const post = async (path: string, body: unknown) =>
+      (await (await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, unknown>;
+    const submitted = await post('/api/v1/enterprise/super_resolution', { key: KEY, url: `${filesUrl}/baby.png`, scale: 2, model_id: MODEL, webhook: `${filesUrl}/hook-resume` });
+    await waitFor('the first webhook attempt to be refused', () => hookRefusals >= 1);
+    child!.removeAllListeners('exit');
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
+    child!.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(hooks.some((h) => h.id === submitted.id)).toBe(false);
+
+    hooksDown = false;
+    await start();
+    await waitFor('the resumed webhook', () => hooks.some((h) => h.id === submitted.id));
+    expect(hooks.filter((h) => h.id === submitted.id)).toEqual([expect.objectContaining({ status: 'success' })]);
   });
 });

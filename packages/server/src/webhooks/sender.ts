@@ -47,10 +47,19 @@ export interface WebhookDelivery {
   lastStatus?: number;
   /** Why the last attempt failed (error message or `HTTP <status>`), when not delivered. */
   lastError?: string;
+  /** The sender closed before the delivery was done: it may be resumed later (the outbox does). */
+  cancelled?: boolean;
+}
+
+export interface SendOptions {
+  /** Attempts already made (by an earlier process): this send goes on from there. */
+  attemptsMade?: number;
+  /** Told after each failed attempt that will be retried (the outbox records it). */
+  onRetry?: (attempts: number) => Promise<void> | void;
 }
 
 export interface WebhookSender {
-  send(url: string, payload: WebhookPayload): Promise<WebhookDelivery>;
+  send(url: string, payload: WebhookPayload, options?: SendOptions): Promise<WebhookDelivery>;
   /** Cancels pending retries (no new attempt starts); resolves once every `send` has returned. */
   close(): Promise<void>;
 }
@@ -126,11 +135,13 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     return Math.min(maxDelayMs, Math.max(jittered, retryAfter ?? 0));
   };
 
-  async function deliver(url: string, payload: WebhookPayload): Promise<WebhookDelivery> {
+  async function deliver(url: string, payload: WebhookPayload, sendOptions: SendOptions): Promise<WebhookDelivery> {
     const body = JSON.stringify(payload);
     const where = redactUrl(url);
-    const result: WebhookDelivery = { delivered: false, attempts: 0 };
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const made = Math.max(0, sendOptions.attemptsMade ?? 0);
+    const result: WebhookDelivery = { delivered: false, attempts: made };
+    if (made >= maxAttempts) return { ...result, lastError: `gave up after ${made} attempts` };
+    for (let attempt = made + 1; attempt <= maxAttempts; attempt++) {
       if (closing.signal.aborted) break;
       result.attempts = attempt;
       let retry = false;
@@ -174,6 +185,11 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         return result;
       }
       const delay = backoff(attempt, retryAfter);
+      try {
+        await sendOptions.onRetry?.(attempt);
+      } catch {
+        // Recording the attempt is best effort: the delivery goes on either way.
+      }
       logger?.warn(
         { webhook: where, jobId: payload.id, attempt, status: result.lastStatus, error: result.lastError, retrying: true, delayMs: Math.round(delay) },
         'webhook attempt failed',
@@ -181,13 +197,14 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
       if (!(await sleep(delay))) break;
     }
     result.lastError ??= 'the webhook sender is closed';
+    result.cancelled = true;
     logger?.warn({ webhook: where, jobId: payload.id, attempts: result.attempts, error: result.lastError }, 'webhook retries cancelled');
     return result;
   }
 
   return {
-    send(url, payload) {
-      const promise = deliver(url, payload).finally(() => pending.delete(promise));
+    send(url, payload, sendOptions = {}) {
+      const promise = deliver(url, payload, sendOptions).finally(() => pending.delete(promise));
       pending.add(promise);
       return promise;
     },
