@@ -5,6 +5,7 @@ export type ServerErrorCode =
   | 'E_NOT_FOUND'
   | 'E_RATE_LIMITED'
   | 'E_TOO_LARGE'
+  | 'E_SERVICE_UNAVAILABLE'
   | 'E_INVALID_REQUEST';
 
 export class ServerError extends Error {

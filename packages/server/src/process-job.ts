@@ -24,6 +24,21 @@ export interface JobProcessorDeps {
   fetchImage?: (url: string, limits: FetchLimits & { signal?: AbortSignal }) => Promise<Uint8Array>;
 }
 
+/** Waits before the 2nd, 3rd and 4th attempt to store an output (a storage blip is not a failed job). */
+export const STORE_RETRY_DELAYS_MS = [500, 2000, 5000];
+
+/** Stores an output, retrying a failed write (S3 briefly away, a full disk freed) before giving up. */
+export async function putWithRetry(storage: Storage, key: string, bytes: Uint8Array, signal?: AbortSignal, delays = STORE_RETRY_DELAYS_MS) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await storage.put(key, bytes, 'image/png');
+    } catch (error) {
+      if (attempt >= delays.length || signal?.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+    }
+  }
+}
+
 export function fetchLimitsOf(config: JobProcessorDeps['config']): FetchLimits {
   return { maxBytes: config.maxInputBytes, timeoutMs: config.fetchTimeoutMs, allowPrivate: config.allowPrivateUrls };
 }
@@ -62,7 +77,7 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
       lease.release();
       progress?.forget(job.id);
     }
-    const stored = await storage.put(`${randomBytes(16).toString('hex')}.png`, encoded, 'image/png');
+    const stored = await putWithRetry(storage, `${randomBytes(16).toString('hex')}.png`, encoded, signal);
     const generationTime = Math.round((performance.now() - started) / 10) / 100;
     return { output: stored.url, generationTime };
   };

@@ -98,7 +98,13 @@ export function registerJobRoutes(app: FastifyInstance, ctx: AppContext): void {
     try {
       await queue.enqueue(job, { perKeyLimit: config.perKeyQueueLimit });
     } catch (error) {
-      if (!(error instanceof PerKeyLimitError)) throw error;
+      if (!(error instanceof PerKeyLimitError)) {
+        // The job could not be recorded (a full or failing disk, Redis away): nothing was
+        // accepted, and the client may retry. The cause stays in the log.
+        request.log.error({ err: error, keyId: identity.keyId }, 'could not enqueue a job');
+        reply.header('retry-after', '30');
+        throw new ServerError('E_SERVICE_UNAVAILABLE', 'The server cannot record jobs right now: retry later', { retry_after: 30 });
+      }
       const retryAfter = Math.max(1, Math.ceil(metrics.meanSeconds()));
       reply.header('retry-after', String(retryAfter));
       throw new RateLimitedError(`${error.message}: retry later`, retryAfter);
