@@ -25,6 +25,10 @@ export interface RunningS3rver {
   /** The directory s3rver stores into (removed by stop). */
   directory: string;
   stop(): Promise<void>;
+  /** Stops the server only (its objects stay in `directory`): S3 is down. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port and directory, after `halt`. */
+  revive(): Promise<void>;
 }
 
 // Runs in the child: start s3rver, report the port on stdout, stop on SIGTERM or when stdin closes.
@@ -32,7 +36,7 @@ const CHILD = `
 const S3rver = require(process.env.S3RVER_MAIN);
 const server = new S3rver({
   address: '127.0.0.1',
-  port: 0,
+  port: Number(process.env.S3RVER_PORT || 0),
   silent: true,
   directory: process.env.S3RVER_DIR,
   vhostBuckets: false,
@@ -84,15 +88,32 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<Ru
   const bucket = options.bucket ?? 'superres-test';
   const directory = await mkdtemp(path.join(tmpdir(), 'superres-s3rver-'));
   const main = createRequire(import.meta.url).resolve('s3rver');
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD], {
-    env: { PATH: process.env.PATH ?? '', S3RVER_MAIN: main, S3RVER_DIR: directory, S3RVER_BUCKET: bucket },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  let child: ChildProcess;
+  const launch = async (wanted: number): Promise<number> => {
+    child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD], {
+      env: { PATH: process.env.PATH ?? '', S3RVER_MAIN: main, S3RVER_DIR: directory, S3RVER_BUCKET: bucket, S3RVER_PORT: String(wanted) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    try {
+      return await readPort(child);
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw error;
+    }
+  };
+  const halt = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
   let port: number;
   try {
-    port = await readPort(child);
+    port = await launch(0);
   } catch (error) {
-    child.kill('SIGKILL');
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
@@ -106,16 +127,14 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<Ru
     directory,
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = once(child, 'exit');
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await halt();
         await rm(directory, { recursive: true, force: true });
       })();
       return stopping;
+    },
+    halt,
+    async revive() {
+      await launch(port);
     },
   };
 }
