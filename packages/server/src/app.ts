@@ -12,9 +12,6 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerOpsRoutes } from './routes/ops.js';
 
-/** Largest body of the JSON routes other than upload_image. */
-export const JSON_BODY_LIMIT = 64 * 1024;
-
 export interface AppOptions {
   /** Fastify/pino logger options; false for none. Keys are never logged (bodies are not logged). */
   logger?: FastifyServerOptions['logger'];
@@ -28,9 +25,9 @@ function isFastifyClientError(error: unknown): error is FastifyError {
 export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] },
-    // Every field of a JSON request is bounded (REQUEST_LIMITS): 64 KiB holds any valid one.
-    // upload_image raises it for its base64 image (routes/files.ts).
-    bodyLimit: JSON_BODY_LIMIT,
+    // Every field of a JSON request is bounded (REQUEST_LIMITS): 64 KiB (the default) holds any
+    // valid one. upload_image raises it for its base64 image (routes/files.ts).
+    bodyLimit: ctx.config.maxJsonBytes,
     forceCloseConnections: 'idle',
     // Answered by the onRequest hook below, in the API's error shape.
     return503OnClosing: false,

@@ -75,6 +75,7 @@ const TABLE = [
   ['allowPrivateUrls', 'SUPERRES_ALLOW_PRIVATE_URLS', bool, 'false', 'Allow input and webhook URLs on private, loopback and link-local addresses.'],
   ['maxScale', 'SUPERRES_MAX_SCALE', positive, '8', 'Largest `scale` a request may ask for.'],
   ['maxInputBytes', 'SUPERRES_MAX_INPUT_BYTES', int(1), '33554432', 'Largest input download or upload, in bytes.'],
+  ['maxJsonBytes', 'SUPERRES_MAX_JSON_BYTES', byteSize, '64 KiB', 'Largest JSON body of every route but `upload_image` (whose limit follows SUPERRES_MAX_INPUT_BYTES); past it, HTTP 413.'],
   ['maxInputPixels', 'SUPERRES_MAX_INPUT_PIXELS', int(1), '16777216', 'Largest input image, in pixels (decompression bombs).'],
   ['fetchTimeoutMs', 'SUPERRES_FETCH_TIMEOUT_MS', int(1), '30000', 'Time limit for downloading an input image.'],
   ['syncWaitMs', 'SUPERRES_SYNC_WAIT_MS', int(0), '20000', 'How long super_resolution waits for the result before answering `processing`.'],
@@ -116,6 +117,7 @@ export interface ServerConfig {
   allowPrivateUrls: boolean;
   maxScale: number;
   maxInputBytes: number;
+  maxJsonBytes: number;
   maxInputPixels: number;
   fetchTimeoutMs: number;
   syncWaitMs: number;
@@ -163,6 +165,7 @@ const DEFAULTS = {
   allowPrivateUrls: false,
   maxScale: 8,
   maxInputBytes: 32 * 1024 * 1024,
+  maxJsonBytes: 64 * 1024,
   maxInputPixels: 16 * 1024 * 1024,
   fetchTimeoutMs: 30_000,
   syncWaitMs: 20_000,

@@ -1,4 +1,4 @@
-// A data directory that fills up: /readyz says so, submissions are refused cleanly (nothing
+// A data directory that fills up, or turns read-only: /readyz says so, submissions are refused cleanly (nothing
 // accepted that could be lost), the server stays up, and it recovers once space is freed. The
 // data directory is a small tmpfs (needs permission to mount: skipped, with the reason, without).
 import { spawnSync } from 'node:child_process';
@@ -21,9 +21,9 @@ function canMount(): string | undefined {
   return mounted.status === 0 ? undefined : `cannot mount a tmpfs here (${(mounted.stderr || mounted.error?.message || '').trim()})`;
 }
 
-const weights = needsFixture('a full data directory', 'weights', 'realesr-animevideov3.pth');
+const weights = needsFixture('a full or read-only data directory', 'weights', 'realesr-animevideov3.pth');
 const mountProblem = weights.missing ? undefined : canMount();
-const title = mountProblem ? `a full data directory (skipped: ${mountProblem})` : weights.title;
+const title = mountProblem ? `a full or read-only data directory (skipped: ${mountProblem})` : weights.title;
 
 describe.skipIf(weights.missing || mountProblem !== undefined)(title, () => {
   let dir: string;
@@ -102,6 +102,25 @@ describe.skipIf(weights.missing || mountProblem !== undefined)(title, () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
 
     rmSync(ballast());
+    expect(await readyz(200)).toBe(200);
+    expect((await submit()).json.status).toBe('success');
+  });
+
+  it('refuses work cleanly while the data directory is read-only, and recovers', async () => {
+    const remount = (mode: 'ro' | 'rw') => {
+      const done = spawnSync('mount', ['-o', `remount,${mode}`, dataDir], { encoding: 'utf8' });
+      if (done.status !== 0) throw new Error(`remount ${mode} failed: ${done.stderr}`);
+    };
+    remount('ro');
+    try {
+      expect(await readyz(503)).toBe(503);
+      const refused = await submit();
+      expect(refused.status).toBe(503);
+      expect(refused.json).toMatchObject({ status: 'error', message: expect.stringMatching(/cannot record jobs/) });
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      remount('rw');
+    }
     expect(await readyz(200)).toBe(200);
     expect((await submit()).json.status).toBe('success');
   });
