@@ -254,7 +254,7 @@ def formula(key, count, kind):
     """Deterministic stand-in weights, the same in packages/models/test/support/formula-weights.ts:
     value i of tensor `key` is 2 frac(|sin(seed + 12.9898 i)| 43758.5453) - 1 (uniform-looking in
     [-1, 1)) with seed = sum of the key's character codes mod 997, scaled by its role (convolutions
-    by sqrt(3 / fan_in), BatchNorm near the identity)."""
+    by sqrt(3 / the product of their dims after the first), BatchNorm near the identity)."""
     seed = sum(ord(c) for c in key) % 997
     u = np.abs(np.sin(seed + 12.9898 * np.arange(count, dtype=np.float64))) * 43758.5453
     t = 2.0 * (u - np.floor(u)) - 1.0
@@ -288,7 +288,7 @@ def formula_state_dict(model):
             kind = 'conv'
         t = formula(key, value.numel(), kind)
         if kind == 'conv':
-            t = t * np.float32(math.sqrt(3.0 / (shape[1] * shape[2] * shape[3])))
+            t = t * np.float32(math.sqrt(3.0 / int(np.prod(shape[1:]))))
         state[key] = torch.from_numpy(t.reshape(shape).copy())
     return state
 

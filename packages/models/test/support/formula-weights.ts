@@ -21,7 +21,7 @@ export function formulaTensor(key: string, shape: readonly number[]): Float32Arr
   seed %= 997;
   const count = shape.reduce((a, b) => a * b, 1);
   const kind = kindOf(key, shape);
-  const convScale = kind === 'conv' ? Math.fround(Math.sqrt(3 / (shape[1]! * shape[2]! * shape[3]!))) : 1;
+  const convScale = kind === 'conv' ? Math.fround(Math.sqrt(3 / shape.slice(1).reduce((a, b) => a * b, 1))) : 1;
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) {
     const u = Math.abs(Math.sin(seed + 12.9898 * i)) * 43758.5453;
