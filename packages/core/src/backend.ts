@@ -32,6 +32,13 @@ export interface InferenceSession {
    * (move it to a worker without a copy): the caller must not use it afterwards.
    */
   run(input: Tensor, options?: RunOptions): Promise<Tensor>;
+  /**
+   * Runs a graph with several named float32 inputs or outputs (a face detector: one image in,
+   * boxes, scores and landmarks out); answers every output by name. With `transfer`, the session
+   * may take ownership of the inputs' buffers. Optional: superres' Node and web backends have it;
+   * a backend without it runs single-input, single-output graphs only.
+   */
+  runNamed?(inputs: Readonly<Record<string, Tensor>>, options?: RunOptions): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
 }
 

@@ -11,6 +11,7 @@ import { fixture, needsFixture } from '../../../test-support/fixtures.js';
 import { readCheckpoint } from '../src/checkpoint/read-checkpoint.js';
 import { decodeRetinaFace, type DetectedFace } from '../src/faces/retinaface-decode.js';
 import { buildRetinaFaceOnnx } from '../src/faces/retinaface-graph.js';
+import { createNodeBackend } from '../src/node/backend.js';
 import { formulaImage, formulaStateDict } from './support/formula-weights.js';
 
 interface ReferenceFace {
@@ -49,14 +50,15 @@ describe.skipIf(weights.missing)(weights.title, () => {
     const { stateDict } = readCheckpoint(new Uint8Array(readFileSync(fixture('weights', 'detection_mobilenet0.25_Final.pth'))));
     const { onnx, hyper } = buildRetinaFaceOnnx(stateDict);
     expect(hyper).toMatchObject({ backbone: 'mobilenet0.25', outChannel: 64 });
-    const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 2 });
+    // Through the inference workers, as the product runs every model.
+    const session = await createNodeBackend({ threads: 2 }).createSession(onnx);
     try {
       for (const expected of reference.images) {
         const image = await bgrPlanes(fixture('images', 'faces', 'whole', expected.image));
         expect([image.width, image.height]).toEqual([expected.width, expected.height]);
-        const result = await session.run({ image: new ort.Tensor('float32', image.data, [1, 3, image.height, image.width]) });
+        const result = await session.runNamed!({ image: { data: image.data, dims: [1, 3, image.height, image.width] } }, { transfer: true });
         const faces = decodeRetinaFace(
-          { loc: result.loc!.data as Float32Array, conf: result.conf!.data as Float32Array, landms: result.landms!.data as Float32Array },
+          { loc: result.loc!.data, conf: result.conf!.data, landms: result.landms!.data },
           image.width,
           image.height,
         );

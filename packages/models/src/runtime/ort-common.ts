@@ -102,6 +102,24 @@ export function wrapOrtSession(session: OrtSessionLike, options: WrapOptions): I
       }
       return { data: output.data, dims: output.dims };
     },
+    async runNamed(inputs: Readonly<Record<string, Tensor>>, runOptions: RunOptions = {}): Promise<Record<string, Tensor>> {
+      throwIfAborted(runOptions.signal);
+      if (released) throw new BackendError('The inference session has been released');
+      const feeds: Record<string, never> = {};
+      for (const [name, input] of Object.entries(inputs)) {
+        if (!session.inputNames.includes(name)) throw new BackendError(`The ONNX graph has no input "${name}" (it has ${session.inputNames.join(', ')})`);
+        const data = options.copyInputs && !runOptions.transfer ? input.data.slice() : input.data;
+        feeds[name] = options.tensor(data, [...input.dims]) as never;
+      }
+      let result: Awaited<ReturnType<OrtSessionLike['run']>>;
+      try {
+        result = await session.run(feeds);
+      } catch (error) {
+        throw new BackendError(`${options.runtime} inference failed: ${messageOf(error)}`, { cause: error });
+      }
+      throwIfAborted(runOptions.signal);
+      return floatOutputs(result, session.outputNames);
+    },
     async release(): Promise<void> {
       if (released) return;
       released = true;
@@ -112,4 +130,20 @@ export function wrapOrtSession(session: OrtSessionLike, options: WrapOptions): I
       }
     },
   };
+}
+
+/** Every output by name, each checked to be float32. */
+export function floatOutputs(
+  result: Readonly<Record<string, { readonly data: unknown; readonly dims: readonly number[]; readonly type?: string }>>,
+  names: readonly string[],
+): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const name of names) {
+    const output = result[name];
+    if (!output || !(output.data instanceof Float32Array)) {
+      throw new BackendError(`The graph's output "${name}" is not a float32 tensor (got ${output?.type ?? 'nothing'})`);
+    }
+    out[name] = { data: output.data, dims: output.dims };
+  }
+  return out;
 }

@@ -154,6 +154,33 @@ describe('createWebBackend in Node (WebAssembly)', () => {
     await expect(session.run(small)).rejects.toThrow(/released/);
   });
 
+  it('runs a graph with two inputs and two outputs by name (runNamed), on WebAssembly and on the Node workers', async () => {
+    const onnx = new OnnxGraphBuilder('two-by-two')
+      .input('a', 'float32', ['N'])
+      .input('b', 'float32', ['N'])
+      .node('Add', ['a', 'b'], ['sum'])
+      .node('Mul', ['a', 'b'], ['product'])
+      .output('sum', 'float32', ['N'])
+      .output('product', 'float32', ['N'])
+      .toBytes();
+    for (const backend of [web, node]) {
+      const session = await backend.createSession(onnx);
+      try {
+        const out = await session.runNamed!({ a: { data: new Float32Array([1, 2, 3]), dims: [3] }, b: { data: new Float32Array([4, 5, 6]), dims: [3] } });
+        expect(Object.keys(out).sort()).toEqual(['product', 'sum']);
+        expect([...out.sum!.data]).toEqual([5, 7, 9]);
+        expect([...out.product!.data]).toEqual([4, 10, 18]);
+        // Handed over twice the same buffer, or a view: still right.
+        const shared = new Float32Array([2, 2, 2]);
+        const twice = await session.runNamed!({ a: { data: shared, dims: [3] }, b: { data: shared, dims: [3] } }, { transfer: true });
+        expect([...twice.product!.data]).toEqual([4, 4, 4]);
+        await expect(session.runNamed!({ c: { data: new Float32Array([1]), dims: [1] } })).rejects.toThrow(/no input "c"/);
+      } finally {
+        await session.release();
+      }
+    }
+  });
+
   it('accepts a subarray view as input data, and every optimization level with device auto', async () => {
     const backing = new Float32Array([9, 1, 2, 3, 9]);
     const out = await runOnce(web, doubler(), { data: backing.subarray(1, 4), dims: [1, 1, 1, 3] });

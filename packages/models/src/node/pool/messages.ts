@@ -9,6 +9,7 @@ import type { ConvertRequest, ConvertResult } from '../../convert/convert-reques
 export type WorkerRequest =
   | { op: 'open'; id: number; session: number; onnx: Uint8Array; options: SessionOptions }
   | { op: 'run'; id: number; session: number; data: Float32Array; dims: number[] }
+  | { op: 'runNamed'; id: number; session: number; inputs: Record<string, { data: Float32Array; dims: number[] }> }
   | { op: 'convert'; id: number; request: ConvertRequest }
   | { op: 'warm'; id: number }
   | { op: 'close'; session: number };
@@ -24,7 +25,9 @@ export interface SerializedError {
 
 /** A run's result, and how long ONNX Runtime took for it in the worker. */
 export type RunReply = { data: Float32Array; dims: number[]; ms: number };
+/** A named run's outputs, and how long ONNX Runtime took. */
+export type RunNamedReply = { outputs: Record<string, { data: Float32Array; dims: number[] }>; ms: number };
 
 export type WorkerReply =
-  | { id: number; ok: true; value: RunReply | ConvertResult | null }
+  | { id: number; ok: true; value: RunReply | RunNamedReply | ConvertResult | null }
   | { id: number; ok: false; error: SerializedError };

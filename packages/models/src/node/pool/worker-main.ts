@@ -6,10 +6,11 @@
 import { parentPort } from 'node:worker_threads';
 import { BackendError, type SessionOptions } from '@superres/core';
 import type { ConvertRequest, ConvertResult } from '../../convert/convert-request.js';
-import { messageOf } from '../../runtime/ort-common.js';
+import { floatOutputs, messageOf } from '../../runtime/ort-common.js';
 import { loadOrt, openSession, type Ort, type OrtSession } from '../ort-session.js';
 import { serializeError } from './errors.js';
-import type { RunReply, WorkerReply, WorkerRequest } from './messages.js';
+import type { RunNamedReply, RunReply, WorkerReply, WorkerRequest } from './messages.js';
+import type * as OrtModule from 'onnxruntime-node';
 
 const port = parentPort;
 if (!port) throw new Error('worker-main runs only as a worker thread');
@@ -52,6 +53,40 @@ async function run(session: number, data: Float32Array, dims: number[]): Promise
   return { reply: { data: out, dims: [...output.dims], ms: performance.now() - started }, transfer: [out.buffer as ArrayBuffer] };
 }
 
+async function runNamed(
+  session: number,
+  inputs: Record<string, { data: Float32Array; dims: number[] }>,
+): Promise<{ reply: RunNamedReply; transfer: ArrayBuffer[] }> {
+  const opened = sessions.get(session);
+  if (!opened || !ort) throw new BackendError(`Session ${session} is not open in this worker`);
+  const ortSession = await opened.catch((error: unknown) => {
+    throw new BackendError(`The model could not be opened in this worker: ${messageOf(error)}`, { cause: error });
+  });
+  const feeds: Record<string, OrtModule.Tensor> = {};
+  for (const [name, input] of Object.entries(inputs)) {
+    if (!ortSession.inputNames.includes(name)) throw new BackendError(`The ONNX graph has no input "${name}" (it has ${ortSession.inputNames.join(', ')})`);
+    feeds[name] = new ort.Tensor('float32', input.data, input.dims);
+  }
+  const started = performance.now();
+  let result: Awaited<ReturnType<OrtSession['run']>>;
+  try {
+    result = await ortSession.run(feeds);
+  } catch (error) {
+    throw new BackendError(`ONNX Runtime inference failed: ${messageOf(error)}`, { cause: error });
+  }
+  const ms = performance.now() - started;
+  const outputs: RunNamedReply['outputs'] = {};
+  const transfer: ArrayBuffer[] = [];
+  for (const [name, tensor] of Object.entries(floatOutputs(result, ortSession.outputNames))) {
+    const data = tensor.data as Float32Array;
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !transfer.includes(data.buffer as ArrayBuffer);
+    const moved = own ? data : data.slice();
+    outputs[name] = { data: moved, dims: [...tensor.dims] };
+    transfer.push(moved.buffer as ArrayBuffer);
+  }
+  return { reply: { outputs, ms }, transfer };
+}
+
 /** The checkpoint readers and graph builders load on the first conversion: most workers only run models. */
 async function convert(request: ConvertRequest): Promise<ConvertResult> {
   const { convertRequest } = await import('../../convert/convert-request.js');
@@ -75,6 +110,10 @@ async function handle(message: WorkerRequest): Promise<void> {
       reply = { id: message.id, ok: true, value: null };
     } else if (message.op === 'open') {
       reply = { id: message.id, ok: true, value: await open(message.session, message.onnx, message.options) };
+    } else if (message.op === 'runNamed') {
+      const done = await runNamed(message.session, message.inputs);
+      reply = { id: message.id, ok: true, value: done.reply };
+      transfer = done.transfer;
     } else if (message.op === 'run') {
       const done = await run(message.session, message.data, message.dims);
       reply = { id: message.id, ok: true, value: done.reply };

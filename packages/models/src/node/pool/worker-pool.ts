@@ -26,7 +26,7 @@ import {
 } from '@superres/core';
 import type { ConvertRequest, ConvertResult } from '../../convert/convert-request.js';
 import { deserializeError } from './errors.js';
-import type { RunReply, WorkerReply, WorkerRequest } from './messages.js';
+import type { RunNamedReply, RunReply, WorkerReply, WorkerRequest } from './messages.js';
 import { resolvePoolSize, type PoolSizeOptions } from './pool-size.js';
 
 export interface WorkerPoolOptions extends PoolSizeOptions {
@@ -266,6 +266,27 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
         runs += 1;
         runMs += reply.ms;
         return { data: reply.data, dims: reply.dims };
+      },
+      async runNamed(inputs: Readonly<Record<string, Tensor>>, runOptions: RunOptions = {}): Promise<Record<string, Tensor>> {
+        if (runOptions.signal?.aborted) throw new AbortedError(undefined, { cause: runOptions.signal.reason });
+        if (released || !sessions.has(id)) throw new BackendError('The inference session has been released');
+        const moved: Record<string, { data: Float32Array; dims: number[] }> = {};
+        const transfer: ArrayBuffer[] = [];
+        for (const [name, input] of Object.entries(inputs)) {
+          const source = input.data;
+          const whole = source.byteOffset === 0 && source.byteLength === source.buffer.byteLength;
+          const mine = runOptions.transfer && whole && source.buffer instanceof ArrayBuffer && !transfer.includes(source.buffer);
+          const data = mine ? source : source.slice();
+          moved[name] = { data, dims: [...input.dims] };
+          transfer.push(data.buffer as ArrayBuffer);
+        }
+        const reply = await submit<RunNamedReply>(
+          { op: 'runNamed', id: nextId++, session: id, inputs: moved },
+          { session: id, signal: runOptions.signal, transfer },
+        );
+        runs += 1;
+        runMs += reply.ms;
+        return reply.outputs;
       },
       async release(): Promise<void> {
         if (released) return;
