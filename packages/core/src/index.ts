@@ -16,3 +16,4 @@ export * from './upscale.js';
 export * from './tile-policy.js';
 export * from './byte-size.js';
 export { yieldToEventLoop, createSlicer, TIME_SLICE_MS, type Slicer } from './schedule.js';
+export * from './similarity-transform.js';
