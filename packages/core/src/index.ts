@@ -17,3 +17,4 @@ export * from './tile-policy.js';
 export * from './byte-size.js';
 export { yieldToEventLoop, createSlicer, TIME_SLICE_MS, type Slicer } from './schedule.js';
 export * from './similarity-transform.js';
+export * from './warp-affine.js';

@@ -1,0 +1,84 @@
+/**
+ * `cv2.warpAffine(src, M, (width, height))` with bilinear interpolation and a constant border, bit
+ * for bit on 8-bit images (facts in docs/research/face-enhance-upstream.md, A.2): M maps source to
+ * destination and is inverted first; each destination pixel's source position is computed in
+ * fixed point (1/1024, rounded to 1/32 of a pixel); the four taps are weighted by integers that
+ * sum to 2^15 and the sum is rounded back. Taps outside the source take the border value. This is
+ * how face enhancement crops a face to the 512x512 template and pastes the restored face back.
+ */
+import { createImage, type Image } from './image.js';
+import { invertAffine, type Affine } from './similarity-transform.js';
+
+const AB_BITS = 10;
+const AB_SCALE = 1 << AB_BITS;
+const INTER_BITS = 5;
+const INTER_TAB_SIZE = 1 << INTER_BITS;
+const ROUND_DELTA = AB_SCALE / INTER_TAB_SIZE / 2;
+const COEF_BITS = 15;
+
+/** cvRound / saturate_cast<int>(double): nearest, ties to even. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+export interface WarpOptions {
+  /** Per channel, for taps outside the source; default 0. */
+  borderValue?: readonly number[];
+}
+
+/** An 8-bit image warped by `matrix` (source -> destination) into `width` x `height`. */
+export function warpAffine(src: Image, matrix: Affine, width: number, height: number, options: WarpOptions = {}): Image {
+  if (src.bitDepth !== 8) throw new RangeError('warpAffine: 8-bit images only');
+  const m = invertAffine(matrix);
+  const cn = src.channels;
+  const border = Array.from({ length: cn }, (_, c) => options.borderValue?.[c] ?? 0);
+  const out = createImage(width, height, cn, 8);
+  const s = src.data;
+  const d = out.data;
+  const adelta = new Int32Array(width);
+  const bdelta = new Int32Array(width);
+  for (let x = 0; x < width; x++) {
+    adelta[x] = roundHalfEven(m[0] * x * AB_SCALE);
+    bdelta[x] = roundHalfEven(m[3] * x * AB_SCALE);
+  }
+  const sw = src.width;
+  const sh = src.height;
+  for (let y = 0; y < height; y++) {
+    const x0 = roundHalfEven((m[1] * y + m[2]) * AB_SCALE) + ROUND_DELTA;
+    const y0 = roundHalfEven((m[4] * y + m[5]) * AB_SCALE) + ROUND_DELTA;
+    for (let x = 0; x < width; x++) {
+      const X = (x0 + adelta[x]!) >> (AB_BITS - INTER_BITS);
+      const Y = (y0 + bdelta[x]!) >> (AB_BITS - INTER_BITS);
+      const sx = X >> INTER_BITS;
+      const sy = Y >> INTER_BITS;
+      const fx = X & (INTER_TAB_SIZE - 1);
+      const fy = Y & (INTER_TAB_SIZE - 1);
+      // Bilinear weights in units of 2^-15: exact products of 1/32 steps, summing to 2^15.
+      const w00 = (INTER_TAB_SIZE - fy) * (INTER_TAB_SIZE - fx) * 32;
+      const w01 = (INTER_TAB_SIZE - fy) * fx * 32;
+      const w10 = fy * (INTER_TAB_SIZE - fx) * 32;
+      const w11 = fy * fx * 32;
+      const o = (y * width + x) * cn;
+      if (sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
+        for (let c = 0; c < cn; c++) d[o + c] = border[c]!;
+        continue;
+      }
+      const in0 = sy >= 0 && sy < sh;
+      const in1 = sy + 1 >= 0 && sy + 1 < sh;
+      const inx0 = sx >= 0 && sx < sw;
+      const inx1 = sx + 1 >= 0 && sx + 1 < sw;
+      const r0 = sy * sw;
+      const r1 = (sy + 1) * sw;
+      for (let c = 0; c < cn; c++) {
+        const v00 = in0 && inx0 ? s[(r0 + sx) * cn + c]! : border[c]!;
+        const v01 = in0 && inx1 ? s[(r0 + sx + 1) * cn + c]! : border[c]!;
+        const v10 = in1 && inx0 ? s[(r1 + sx) * cn + c]! : border[c]!;
+        const v11 = in1 && inx1 ? s[(r1 + sx + 1) * cn + c]! : border[c]!;
+        const v = (v00 * w00 + v01 * w01 + v10 * w10 + v11 * w11 + (1 << (COEF_BITS - 1))) >> COEF_BITS;
+        d[o + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+      }
+    }
+  }
+  return out;
+}
