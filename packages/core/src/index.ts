@@ -18,3 +18,4 @@ export * from './byte-size.js';
 export { yieldToEventLoop, createSlicer, TIME_SLICE_MS, type Slicer } from './schedule.js';
 export * from './similarity-transform.js';
 export * from './warp-affine.js';
+export * from './face-mask.js';

@@ -1,0 +1,46 @@
+// The paste-back mask (core's faceMaskFromParsing) against facexlib's steps run with OpenCV
+// (tools/reference/face_mask_reference.py; sampled output committed): argmax, the face classes,
+// two 101x101 Gaussian blurs of sigma 11, the zeroed frame, within 1e-9.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { faceMaskFromParsing, gaussianKernel } from '@superres/core';
+
+const reference = JSON.parse(readFileSync(new URL('./fixtures/reference/face-mask/mask.json', import.meta.url), 'utf8')) as {
+  size: number;
+  step: number;
+  sum: number;
+  sampled: number[];
+};
+
+/** The reference's logits: 19 smooth waves, computed in double and stored as float32. */
+function formulaLogits(size: number, classes: number): Float32Array {
+  const out = new Float32Array(classes * size * size);
+  for (let c = 0; c < classes; c++) {
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) out[(c * size + y) * size + x] = Math.sin(x * (0.011 + 0.0013 * c) + y * (0.007 + 0.0021 * c) + 1.7 * c);
+    }
+  }
+  return out;
+}
+
+describe('faceMaskFromParsing against OpenCV', () => {
+  it('gives the reference mask within 1e-9', () => {
+    const { size, step } = reference;
+    const mask = faceMaskFromParsing(formulaLogits(size, 19), 19, size);
+    let worst = 0;
+    let k = 0;
+    for (let y = 0; y < size; y += step) {
+      for (let x = 0; x < size; x += step) worst = Math.max(worst, Math.abs(mask[y * size + x]! - reference.sampled[k++]!));
+    }
+    expect(worst).toBeLessThanOrEqual(1e-9);
+    expect(Math.abs(mask.reduce((a, b) => a + b, 0) - reference.sum)).toBeLessThan(1e-6);
+    expect(mask[5 * size + 200]).toBe(0); // inside the zeroed frame
+  });
+
+  it('uses a normalised Gaussian kernel', () => {
+    const k = gaussianKernel(101, 11);
+    expect(k.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(k[50]).toBeGreaterThan(k[49]!);
+    expect(k[0]).toBeCloseTo(k[100]!, 15);
+  });
+});
