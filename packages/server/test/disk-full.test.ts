@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, needsFixture } from '../../../test-support/fixtures.js';
 import { loadConfig, startServer, type RunningServer } from '../src/index.js';
+import { readyzUntil } from './support/readyz.js';
 
 /** Whether this process may mount a tmpfs (root in a permissive container, CI). */
 function canMount(): string | undefined {
@@ -74,14 +75,7 @@ describe.skipIf(weights.missing || mountProblem !== undefined)(title, () => {
     });
     return { status: response.status, json: (await response.json()) as Record<string, unknown> };
   };
-  const readyz = async (wanted: number) => {
-    let status = 0;
-    for (let i = 0; i < 100 && status !== wanted; i++) {
-      if (i > 0) await new Promise((r) => setTimeout(r, 200));
-      status = (await fetch(`${server.url}/readyz`)).status;
-    }
-    return status;
-  };
+  const readyz = (wanted: number) => readyzUntil(server.url, wanted);
 
   it('refuses work cleanly while full, stays up, and recovers when space is freed', async () => {
     expect((await submit()).json.status).toBe('success');

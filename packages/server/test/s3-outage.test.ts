@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, needsFixture } from '../../../test-support/fixtures.js';
 import { loadConfig, startServer, type RunningServer } from '../src/index.js';
+import { readyzUntil } from './support/readyz.js';
 import { startS3rver, type RunningS3rver } from './support/s3rver.js';
 
 const weights = needsFixture('S3 outages', 'weights', 'realesr-animevideov3.pth');
@@ -71,14 +72,7 @@ describe.skipIf(weights.missing)(weights.title, () => {
     }
     return answer;
   }
-  const readyz = async (wanted: number) => {
-    let status = 0;
-    for (let i = 0; i < 100 && status !== wanted; i++) {
-      if (i > 0) await new Promise((r) => setTimeout(r, 200));
-      status = (await fetch(`${server.url}/readyz`)).status;
-    }
-    return status;
-  };
+  const readyz = (wanted: number) => readyzUntil(server.url, wanted);
 
   it('rides out a blip during a write: the job still succeeds', async () => {
     expect((await job()).json.status).toBe('success');

@@ -1,11 +1,7 @@
-/** mulberry32: a small deterministic generator for test weights and inputs, values in [-0.5, 0.5). */
+import { prng } from '../../../../test-support/mutate.js';
+
+/** mulberry32 (test-support/mutate.ts): deterministic test weights and inputs, values in [-0.5, 0.5). */
 export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const next = prng(seed);
+  return () => next() - 0.5;
 }
