@@ -82,3 +82,43 @@ export function warpAffine(src: Image, matrix: Affine, width: number, height: nu
   }
   return out;
 }
+
+const f32 = Math.fround;
+
+/**
+ * `cv2.warpAffine(src, M, (width, height), flags=3)` on a plane of doubles with a zero border, as
+ * the paste-back warps its soft mask. flags=3 is INTER_AREA, which warpAffine runs as bilinear:
+ * the same fixed-point positions as the 8-bit warp, float32 weights, sums in double.
+ */
+export function warpAffineLinearPlane(src: Float64Array, srcWidth: number, srcHeight: number, matrix: Affine, width: number, height: number): Float64Array {
+  const m = invertAffine(matrix);
+  const out = new Float64Array(width * height);
+  const adelta = new Int32Array(width);
+  const bdelta = new Int32Array(width);
+  for (let x = 0; x < width; x++) {
+    adelta[x] = roundHalfEven(m[0] * x * AB_SCALE);
+    bdelta[x] = roundHalfEven(m[3] * x * AB_SCALE);
+  }
+  const at = (yy: number, xx: number) => (yy >= 0 && yy < srcHeight && xx >= 0 && xx < srcWidth ? src[yy * srcWidth + xx]! : 0);
+  for (let y = 0; y < height; y++) {
+    const x0 = roundHalfEven((m[1] * y + m[2]) * AB_SCALE) + ROUND_DELTA;
+    const y0 = roundHalfEven((m[4] * y + m[5]) * AB_SCALE) + ROUND_DELTA;
+    for (let x = 0; x < width; x++) {
+      const X = (x0 + adelta[x]!) >> (AB_BITS - INTER_BITS);
+      const Y = (y0 + bdelta[x]!) >> (AB_BITS - INTER_BITS);
+      const sx = X >> INTER_BITS;
+      const sy = Y >> INTER_BITS;
+      if (sx >= srcWidth || sx + 1 < 0 || sy >= srcHeight || sy + 1 < 0) continue; // all taps in the zero border
+      const fx = f32((X & (INTER_TAB_SIZE - 1)) / INTER_TAB_SIZE);
+      const fy = f32((Y & (INTER_TAB_SIZE - 1)) / INTER_TAB_SIZE);
+      const w0 = f32(f32(1 - fy) * f32(1 - fx));
+      const w1 = f32(f32(1 - fy) * fx);
+      const w2 = f32(fy * f32(1 - fx));
+      const w3 = f32(fy * fx);
+      const t0 = at(sy, sx) * w0 + at(sy, sx + 1) * w1;
+      const t1 = at(sy + 1, sx) * w2 + at(sy + 1, sx + 1) * w3;
+      out[y * width + x] = t0 + t1;
+    }
+  }
+  return out;
+}

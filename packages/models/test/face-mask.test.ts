@@ -3,7 +3,7 @@
 // two 101x101 Gaussian blurs of sigma 11, the zeroed frame, within 1e-9.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { faceMaskFromParsing, gaussianKernel } from '@superres/core';
+import { faceMaskFromParsing, gaussianKernel, warpAffineLinearPlane, type Affine } from '@superres/core';
 
 const reference = JSON.parse(readFileSync(new URL('./fixtures/reference/face-mask/mask.json', import.meta.url), 'utf8')) as {
   size: number;
@@ -42,5 +42,31 @@ describe('faceMaskFromParsing against OpenCV', () => {
     expect(k.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     expect(k[50]).toBeGreaterThan(k[49]!);
     expect(k[0]).toBeCloseTo(k[100]!, 15);
+  });
+});
+
+describe('warpAffineLinearPlane against OpenCV', () => {
+  it('warps the mask back as the paste-back does (flags=3: bilinear, zero border) within 1e-9', () => {
+    const warp = JSON.parse(readFileSync(new URL('./fixtures/reference/face-mask/warp.json', import.meta.url), 'utf8')) as {
+      matrix: number[];
+      width: number;
+      height: number;
+      step: number;
+      sum: number;
+      sampled: number[];
+    };
+    const mask = faceMaskFromParsing(formulaLogits(512, 19), 19, 512);
+    const out = warpAffineLinearPlane(mask, 512, 512, warp.matrix as unknown as Affine, warp.width, warp.height);
+    let worst = 0;
+    let k = 0;
+    for (let y = 0; y < warp.height; y += warp.step) {
+      for (let x = 0; x < warp.width; x += warp.step) {
+        const e = Math.abs(out[y * warp.width + x]! - warp.sampled[k]!);
+        k++;
+        worst = Math.max(worst, e);
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(1e-9);
+    expect(Math.abs(out.reduce((a, b) => a + b, 0) - warp.sum)).toBeLessThan(1e-6);
   });
 });
