@@ -19,3 +19,4 @@ export { yieldToEventLoop, createSlicer, TIME_SLICE_MS, type Slicer } from './sc
 export * from './similarity-transform.js';
 export * from './warp-affine.js';
 export * from './face-mask.js';
+export * from './paste-faces.js';

@@ -3,7 +3,10 @@
 // two 101x101 Gaussian blurs of sigma 11, the zeroed frame, within 1e-9.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { faceMaskFromParsing, gaussianKernel, warpAffineLinearPlane, type Affine } from '@superres/core';
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import { FFHQ_TEMPLATE_512, blendFaces, estimateSimilarityLmeds, faceMaskFromParsing, gaussianKernel, pasteFaces, warpAffine, warpAffineLinearPlane, type Affine, type Image } from '@superres/core';
+import { fixture, needsFixture } from '../../../test-support/fixtures.js';
 
 const reference = JSON.parse(readFileSync(new URL('./fixtures/reference/face-mask/mask.json', import.meta.url), 'utf8')) as {
   size: number;
@@ -68,5 +71,38 @@ describe('warpAffineLinearPlane against OpenCV', () => {
     }
     expect(worst).toBeLessThanOrEqual(1e-9);
     expect(Math.abs(out.reduce((a, b) => a + b, 0) - warp.sum)).toBeLessThan(1e-6);
+  });
+});
+
+const photo = needsFixture('pasteFaces against facexlib with OpenCV', 'images', 'faces', 'whole', 'Blake_Lively.jpg');
+
+describe.skipIf(photo.missing)(photo.title, () => {
+  it('pastes two faces at upscale 2: the blend within 1e-6 per row, the 8-bit image exact', async () => {
+    const paste = JSON.parse(readFileSync(new URL('./fixtures/reference/face-mask/paste.json', import.meta.url), 'utf8')) as {
+      upscale: number;
+      width: number;
+      height: number;
+      rowSums: number[];
+      sha256: string;
+    };
+    const align = JSON.parse(readFileSync(new URL('./fixtures/reference/face-align/lmeds.json', import.meta.url), 'utf8')) as {
+      cases: { name: string; landmarks: [number, number][] }[];
+    };
+    const { data, info } = await sharp(fixture('images', 'faces', 'whole', 'Blake_Lively.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const rgb: Image = { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) };
+    const background: Image = { width: paste.width, height: paste.height, channels: 3, bitDepth: 8, data: new Uint8Array(paste.width * paste.height * 3) };
+    for (let i = 0; i < background.data.length; i++) background.data[i] = Math.floor(127.5 + 127.5 * Math.sin(0.37 * i));
+    const mask = faceMaskFromParsing(formulaLogits(512, 19), 19, 512);
+    const faces = ['Blake_Lively.jpg face 0', 'Blake_Lively.jpg face 1'].map((name) => {
+      // The whole path: landmarks -> LMEDS alignment -> crop; the crop stands for the restored face.
+      const affine = estimateSimilarityLmeds(align.cases.find((c) => c.name === name)!.landmarks, FFHQ_TEMPLATE_512)!.matrix;
+      return { face: warpAffine(rgb, affine, 512, 512, { borderValue: [132, 133, 135] }), affine, mask };
+    });
+    const blended = blendFaces(background, faces, paste.upscale);
+    const rowWidth = paste.width * 3;
+    const worst = Math.max(...paste.rowSums.map((want, y) => Math.abs(blended.subarray(y * rowWidth, (y + 1) * rowWidth).reduce((a, b) => a + b, 0) - want)));
+    expect(worst).toBeLessThan(1e-6);
+    const out = pasteFaces(background, faces, paste.upscale);
+    expect(createHash('sha256').update(out.data).digest('hex')).toBe(paste.sha256);
   });
 });
