@@ -20,3 +20,4 @@ export * from './similarity-transform.js';
 export * from './warp-affine.js';
 export * from './face-mask.js';
 export * from './paste-faces.js';
+export * from './face-enhance.js';

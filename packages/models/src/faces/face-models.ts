@@ -1,0 +1,70 @@
+/**
+ * core's FaceModels over three sessions (RetinaFace, GFPGANv1Clean, ParseNet graphs built by this
+ * package), with the reference's conversions: the detector sees BGR 0-255 planes (its graph
+ * subtracts the mean); the restorer and the parser see RGB in [-1, 1]; the restorer's output is
+ * clamped to [-1, 1] and turned into 8 bits as basicsr's tensor2img does (float32, x255, round half
+ * to even).
+ */
+import { BackendError, type FaceModels, type FoundFace, type Image, type InferenceSession } from '@superres/core';
+import { decodeRetinaFace, type DecodeOptions } from './retinaface-decode.js';
+
+export interface FaceSessions {
+  detector: InferenceSession;
+  restorer: InferenceSession;
+  parser: InferenceSession;
+  /** Detection thresholds; FaceRestoreHelper's 0.97 and 0.4 by default. */
+  detection?: DecodeOptions;
+}
+
+const f32 = Math.fround;
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** 8-bit RGB pixels to RGB planes in [-1, 1], as the reference normalises them in float32. */
+function toUnitPlanes(image: Image): Float32Array {
+  const plane = image.width * image.height;
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) out[c * plane + p] = f32(f32(f32(image.data[p * 3 + c]! / 255) - 0.5) / 0.5);
+  }
+  return out;
+}
+
+export function createFaceModels(sessions: FaceSessions): FaceModels {
+  const { detector, restorer, parser } = sessions;
+  if (!detector.runNamed) throw new BackendError('Face detection needs a backend that runs named outputs (runNamed)');
+  return {
+    async detect(image, signal): Promise<FoundFace[]> {
+      const plane = image.width * image.height;
+      const bgr = new Float32Array(3 * plane);
+      for (let p = 0; p < plane; p++) {
+        bgr[p] = image.data[p * 3 + 2]!;
+        bgr[plane + p] = image.data[p * 3 + 1]!;
+        bgr[2 * plane + p] = image.data[p * 3]!;
+      }
+      const out = await detector.runNamed!({ image: { data: bgr, dims: [1, 3, image.height, image.width] } }, { transfer: true, ...(signal ? { signal } : {}) });
+      return decodeRetinaFace({ loc: out.loc!.data, conf: out.conf!.data, landms: out.landms!.data }, image.width, image.height, sessions.detection);
+    },
+
+    async restore(crop, signal): Promise<Image> {
+      const out = await restorer.run({ data: toUnitPlanes(crop), dims: [1, 3, crop.height, crop.width] }, { transfer: true, ...(signal ? { signal } : {}) });
+      const plane = crop.width * crop.height;
+      const data = new Uint8Array(plane * 3);
+      for (let p = 0; p < plane; p++) {
+        for (let c = 0; c < 3; c++) {
+          const v = Math.min(1, Math.max(-1, out.data[c * plane + p]!));
+          data[p * 3 + c] = roundHalfEven(f32(f32(f32(v + 1) / 2) * 255));
+        }
+      }
+      return { width: crop.width, height: crop.height, channels: 3, bitDepth: 8, data };
+    },
+
+    async parse(face, signal) {
+      const out = await parser.run({ data: toUnitPlanes(face), dims: [1, 3, face.height, face.width] }, { transfer: true, ...(signal ? { signal } : {}) });
+      return { logits: out.data, classes: out.dims[1]! };
+    },
+  };
+}
