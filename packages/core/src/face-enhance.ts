@@ -64,7 +64,7 @@ export function selectFaces(faces: readonly FoundFace[], width: number, height: 
   return [kept.reduce((best, f) => (distance(f) < distance(best) ? f : best))];
 }
 
-/** `background` (the input upscaled by `options.upscale`, 8-bit RGB or RGBA) with the input's faces restored in it. */
+/** `background` (the input upscaled by `options.upscale`, in any of core's formats) with the input's faces restored in it, in its format. */
 export async function enhanceFaces(input: Image, background: Image, models: FaceModels, options: EnhanceFacesOptions): Promise<Image> {
   const image = rgb8(input);
   const found = await models.detect(image, options.signal);
