@@ -9,9 +9,9 @@
  * scaled to 16 bits (upstream blends 0-255 faces into 0-65535, faces come out black); a gray
  * background stays gray, the faces converted by BT.601 luma (upstream crashes).
  */
-import { createImage, type Image } from './image.js';
+import type { Image } from './image.js';
 import { invertAffine, type Affine } from './similarity-transform.js';
-import { warpAffine, warpAffineLinearPlane } from './warp-affine.js';
+import { warpAffine, warpAffineLinearPlane, type WarpRegion } from './warp-affine.js';
 
 export interface RestoredFace {
   /** The restored face, 8-bit RGB, in the aligned crop's geometry. */
@@ -29,26 +29,71 @@ export function pasteBackMatrix(affine: Affine, upscale: number): Affine {
   return [inv[0]!, inv[1]!, inv[2]! + offset, inv[3]!, inv[4]!, inv[5]! + offset];
 }
 
-/** The blended image in double precision, 3 interleaved RGB values per pixel in the background's range, before rounding. */
-export function blendFaces(background: Image, faces: readonly RestoredFace[], upscale: number): Float64Array {
+/** Where a face can land in the output: its crop's corners through `matrix`, a pixel of margin, clamped. */
+function footprint(matrix: Affine, face: Image, width: number, height: number): WarpRegion | undefined {
+  const corners = [
+    [0, 0],
+    [face.width, 0],
+    [0, face.height],
+    [face.width, face.height],
+  ].map(([x, y]) => [matrix[0] * x! + matrix[1] * y! + matrix[2], matrix[3] * x! + matrix[4] * y! + matrix[5]] as const);
+  const x0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0]))) - 2);
+  const y0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1]))) - 2);
+  const x1 = Math.min(width, Math.ceil(Math.max(...corners.map((c) => c[0]))) + 2);
+  const y1 = Math.min(height, Math.ceil(Math.max(...corners.map((c) => c[1]))) + 2);
+  return x1 > x0 && y1 > y0 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : undefined;
+}
+
+export interface Blend {
+  /** The part of the output the faces can touch (the union of their footprints), or undefined. */
+  region?: WarpRegion;
+  /** That part, blended in double precision: 3 interleaved RGB values per pixel, the background's range. */
+  values: Float64Array;
+}
+
+/**
+ * The faces blended over the background in double precision. Only the union of the faces'
+ * footprints is computed and held: a face covers a small part of a large upscaled image.
+ */
+export function blendFaces(background: Image, faces: readonly RestoredFace[], upscale: number): Blend {
   const { width, height, channels } = background;
+  const placed = faces.flatMap((f) => {
+    const matrix = pasteBackMatrix(f.affine, upscale);
+    const region = footprint(matrix, f.face, width, height);
+    return region ? [{ ...f, matrix, region }] : [];
+  });
+  if (placed.length === 0) return { values: new Float64Array(0) };
+  const ux = Math.min(...placed.map((f) => f.region.x));
+  const uy = Math.min(...placed.map((f) => f.region.y));
+  const region = {
+    x: ux,
+    y: uy,
+    width: Math.max(...placed.map((f) => f.region.x + f.region.width)) - ux,
+    height: Math.max(...placed.map((f) => f.region.y + f.region.height)) - uy,
+  };
   const color = channels >= 3;
   const faceScale = background.bitDepth === 16 ? 257 : 1;
-  const out = new Float64Array(width * height * 3);
-  for (let p = 0; p < width * height; p++) {
-    for (let c = 0; c < 3; c++) out[p * 3 + c] = background.data[p * channels + (color ? c : 0)]!;
-  }
-  for (const { face, affine, mask } of faces) {
-    const matrix = pasteBackMatrix(affine, upscale);
-    const pasted = warpAffine(face, matrix, width, height);
-    const soft = warpAffineLinearPlane(mask, face.width, face.height, matrix, width, height);
-    for (let p = 0; p < width * height; p++) {
-      const m = soft[p]!;
-      if (m === 0) continue;
-      for (let c = 0; c < 3; c++) out[p * 3 + c] = m * pasted.data[p * 3 + c]! * faceScale + (1 - m) * out[p * 3 + c]!;
+  const values = new Float64Array(region.width * region.height * 3);
+  for (let y = 0; y < region.height; y++) {
+    for (let x = 0; x < region.width; x++) {
+      const src = ((region.y + y) * width + region.x + x) * channels;
+      for (let c = 0; c < 3; c++) values[(y * region.width + x) * 3 + c] = background.data[src + (color ? c : 0)]!;
     }
   }
-  return out;
+  for (const { face, mask, matrix, region: r } of placed) {
+    const pasted = warpAffine(face, matrix, width, height, { region: r });
+    const soft = warpAffineLinearPlane(mask, face.width, face.height, matrix, width, height, r);
+    for (let y = 0; y < r.height; y++) {
+      for (let x = 0; x < r.width; x++) {
+        const m = soft[y * r.width + x]!;
+        if (m === 0) continue;
+        const o = ((r.y - region.y + y) * region.width + r.x - region.x + x) * 3;
+        const p = (y * r.width + x) * 3;
+        for (let c = 0; c < 3; c++) values[o + c] = m * pasted.data[p + c]! * faceScale + (1 - m) * values[o + c]!;
+      }
+    }
+  }
+  return { region, values };
 }
 
 /**
@@ -56,24 +101,26 @@ export function blendFaces(background: Image, faces: readonly RestoredFace[], up
  * faces pasted in, in the background's own format; alpha kept.
  */
 export function pasteFaces(background: Image, faces: readonly RestoredFace[], upscale: number): Image {
-  const blended = blendFaces(background, faces, upscale);
-  const { width, height, channels, bitDepth } = background;
+  const { region, values } = blendFaces(background, faces, upscale);
+  const { width, channels, bitDepth } = background;
+  const out: Image = { ...background, data: background.data.slice() };
+  if (!region) return out;
   const max = bitDepth === 16 ? 65535 : 255;
   const clip = (v: number) => {
     const r = Math.round(v);
     return r < 0 ? 0 : r > max ? max : r;
   };
-  const out = createImage(width, height, channels, bitDepth);
   const color = channels >= 3;
-  const alpha = channels === 2 || channels === 4;
-  for (let p = 0; p < width * height; p++) {
-    const o = p * channels;
-    if (color) {
-      for (let c = 0; c < 3; c++) out.data[o + c] = clip(blended[p * 3 + c]!);
-    } else {
-      out.data[o] = clip(0.299 * blended[p * 3]! + 0.587 * blended[p * 3 + 1]! + 0.114 * blended[p * 3 + 2]!);
+  for (let y = 0; y < region.height; y++) {
+    for (let x = 0; x < region.width; x++) {
+      const v = (y * region.width + x) * 3;
+      const o = ((region.y + y) * width + region.x + x) * channels;
+      if (color) {
+        for (let c = 0; c < 3; c++) out.data[o + c] = clip(values[v + c]!);
+      } else {
+        out.data[o] = clip(0.299 * values[v]! + 0.587 * values[v + 1]! + 0.114 * values[v + 2]!);
+      }
     }
-    if (alpha) out.data[o + channels - 1] = background.data[o + channels - 1]!;
   }
   return out;
 }

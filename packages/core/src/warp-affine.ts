@@ -25,29 +25,54 @@ function roundHalfEven(v: number): number {
 export interface WarpOptions {
   /** Per channel, for taps outside the source; default 0. */
   borderValue?: readonly number[];
+  /**
+   * Only this part of the width x height destination (the output is region-sized): positions
+   * are still computed from absolute destination coordinates, so the pixels equal the whole warp's.
+   */
+  region?: WarpRegion;
 }
 
-/** An 8-bit image warped by `matrix` (source -> destination) into `width` x `height`. */
+export interface WarpRegion {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** The part of a width x height destination to compute: `region`, or all of it. */
+function regionOf(width: number, height: number, region?: WarpRegion): WarpRegion {
+  return region ?? { x: 0, y: 0, width, height };
+}
+
+/** Per destination column of `r`: its fixed-point offsets (OpenCV's adelta, bdelta), from absolute x. */
+function columnDeltas(m: Affine, r: WarpRegion): { adelta: Int32Array; bdelta: Int32Array } {
+  const adelta = new Int32Array(r.width);
+  const bdelta = new Int32Array(r.width);
+  for (let i = 0; i < r.width; i++) {
+    adelta[i] = roundHalfEven(m[0] * (r.x + i) * AB_SCALE);
+    bdelta[i] = roundHalfEven(m[3] * (r.x + i) * AB_SCALE);
+  }
+  return { adelta, bdelta };
+}
+
+/** An 8-bit image warped by `matrix` (source -> destination) into `width` x `height` (or its `region`). */
 export function warpAffine(src: Image, matrix: Affine, width: number, height: number, options: WarpOptions = {}): Image {
   if (src.bitDepth !== 8) throw new RangeError('warpAffine: 8-bit images only');
   const m = invertAffine(matrix);
   const cn = src.channels;
   const border = Array.from({ length: cn }, (_, c) => options.borderValue?.[c] ?? 0);
-  const out = createImage(width, height, cn, 8);
+  const r = regionOf(width, height, options.region);
+  const out = createImage(r.width, r.height, cn, 8);
   const s = src.data;
   const d = out.data;
-  const adelta = new Int32Array(width);
-  const bdelta = new Int32Array(width);
-  for (let x = 0; x < width; x++) {
-    adelta[x] = roundHalfEven(m[0] * x * AB_SCALE);
-    bdelta[x] = roundHalfEven(m[3] * x * AB_SCALE);
-  }
+  const { adelta, bdelta } = columnDeltas(m, r);
   const sw = src.width;
   const sh = src.height;
-  for (let y = 0; y < height; y++) {
+  for (let ry = 0; ry < r.height; ry++) {
+    const y = r.y + ry;
     const x0 = roundHalfEven((m[1] * y + m[2]) * AB_SCALE) + ROUND_DELTA;
     const y0 = roundHalfEven((m[4] * y + m[5]) * AB_SCALE) + ROUND_DELTA;
-    for (let x = 0; x < width; x++) {
+    for (let x = 0; x < r.width; x++) {
       const X = (x0 + adelta[x]!) >> (AB_BITS - INTER_BITS);
       const Y = (y0 + bdelta[x]!) >> (AB_BITS - INTER_BITS);
       const sx = X >> INTER_BITS;
@@ -59,7 +84,7 @@ export function warpAffine(src: Image, matrix: Affine, width: number, height: nu
       const w01 = (INTER_TAB_SIZE - fy) * fx * 32;
       const w10 = fy * (INTER_TAB_SIZE - fx) * 32;
       const w11 = fy * fx * 32;
-      const o = (y * width + x) * cn;
+      const o = (ry * r.width + x) * cn;
       if (sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
         for (let c = 0; c < cn; c++) d[o + c] = border[c]!;
         continue;
@@ -88,22 +113,28 @@ const f32 = Math.fround;
 /**
  * `cv2.warpAffine(src, M, (width, height), flags=3)` on a plane of doubles with a zero border, as
  * the paste-back warps its soft mask. flags=3 is INTER_AREA, which warpAffine runs as bilinear:
- * the same fixed-point positions as the 8-bit warp, float32 weights, sums in double.
+ * the same fixed-point positions as the 8-bit warp, float32 weights, sums in double. With
+ * `region`, only that part (region-sized output), pixel for pixel as in the whole warp.
  */
-export function warpAffineLinearPlane(src: Float64Array, srcWidth: number, srcHeight: number, matrix: Affine, width: number, height: number): Float64Array {
+export function warpAffineLinearPlane(
+  src: Float64Array,
+  srcWidth: number,
+  srcHeight: number,
+  matrix: Affine,
+  width: number,
+  height: number,
+  region?: WarpRegion,
+): Float64Array {
   const m = invertAffine(matrix);
-  const out = new Float64Array(width * height);
-  const adelta = new Int32Array(width);
-  const bdelta = new Int32Array(width);
-  for (let x = 0; x < width; x++) {
-    adelta[x] = roundHalfEven(m[0] * x * AB_SCALE);
-    bdelta[x] = roundHalfEven(m[3] * x * AB_SCALE);
-  }
+  const r = regionOf(width, height, region);
+  const out = new Float64Array(r.width * r.height);
+  const { adelta, bdelta } = columnDeltas(m, r);
   const at = (yy: number, xx: number) => (yy >= 0 && yy < srcHeight && xx >= 0 && xx < srcWidth ? src[yy * srcWidth + xx]! : 0);
-  for (let y = 0; y < height; y++) {
+  for (let ry = 0; ry < r.height; ry++) {
+    const y = r.y + ry;
     const x0 = roundHalfEven((m[1] * y + m[2]) * AB_SCALE) + ROUND_DELTA;
     const y0 = roundHalfEven((m[4] * y + m[5]) * AB_SCALE) + ROUND_DELTA;
-    for (let x = 0; x < width; x++) {
+    for (let x = 0; x < r.width; x++) {
       const X = (x0 + adelta[x]!) >> (AB_BITS - INTER_BITS);
       const Y = (y0 + bdelta[x]!) >> (AB_BITS - INTER_BITS);
       const sx = X >> INTER_BITS;
@@ -117,7 +148,7 @@ export function warpAffineLinearPlane(src: Float64Array, srcWidth: number, srcHe
       const w3 = f32(fy * fx);
       const t0 = at(sy, sx) * w0 + at(sy, sx + 1) * w1;
       const t1 = at(sy + 1, sx) * w2 + at(sy + 1, sx + 1) * w3;
-      out[y * width + x] = t0 + t1;
+      out[ry * r.width + x] = t0 + t1;
     }
   }
   return out;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,9 +77,20 @@ describe.skipIf(weights.missing)(weights.title, () => {
   it('rides out a blip during a write: the job still succeeds', async () => {
     expect((await job()).json.status).toBe('success');
     await s3.halt();
+    // While S3 is down, its port refuses nothing but answers nothing either: a listener that drops
+    // every connection, so the test sees the job's first write attempt (a state, not a time).
+    const port = Number(new URL(s3.endpoint).port);
+    let attempts = 0;
+    const down = createNetServer((socket) => {
+      attempts++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => down.listen(port, '127.0.0.1', resolve));
     const pending = job();
-    // Back within the write's retries (0.5, 2 and 5 s after a failed attempt), whenever the job wrote.
-    await new Promise((r) => setTimeout(r, 1500));
+    for (let i = 0; i < 1200 && attempts === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(attempts).toBeGreaterThan(0);
+    await new Promise<void>((resolve) => down.close(() => resolve()));
+    // Back at once: the write's retries (0.5, 2 and 5 s after a failed attempt) find it.
     await s3.revive();
     const answer = await pending;
     expect(answer.json).toMatchObject({ status: 'success' });
