@@ -4,6 +4,7 @@
  * bilinear crop with a (132, 133, 135) border), restored, parsed into a soft mask, and pasted into
  * the upscaled background. The models are behind FaceModels, so the flow runs on any backend.
  */
+import { InvalidOptionError, throwIfAborted } from './errors.js';
 import type { AbortSignalLike } from './signal.js';
 import type { Image } from './image.js';
 import { pasteFaces, type RestoredFace } from './paste-faces.js';
@@ -23,8 +24,11 @@ export interface FaceModels {
   detect(image: Image, signal?: AbortSignalLike): Promise<FoundFace[]>;
   /** An aligned 512x512 8-bit RGB crop, restored (same size, 8-bit RGB). */
   restore(crop: Image, signal?: AbortSignalLike): Promise<Image>;
-  /** Parsing logits [classes, 512, 512] of a restored face. */
-  parse(face: Image, signal?: AbortSignalLike): Promise<{ logits: Float32Array; classes: number }>;
+  /**
+   * Parsing logits [classes, 512, 512] of a restored face. Absent: faces are pasted through
+   * facexlib's plain mask (eroded and blurred) instead of the parsing mask.
+   */
+  parse?(face: Image, signal?: AbortSignalLike): Promise<{ logits: Float32Array; classes: number }>;
 }
 
 export interface EnhanceFacesOptions {
@@ -70,12 +74,24 @@ export async function enhanceFaces(input: Image, background: Image, models: Face
   const found = await models.detect(image, options.signal);
   const restored: RestoredFace[] = [];
   for (const face of selectFaces(found, image.width, image.height, options)) {
+    throwIfAborted(options.signal);
     const estimate = estimateSimilarityLmeds(face.landmarks, FFHQ_TEMPLATE_512);
     if (!estimate) continue;
     const crop = warpAffine(image, estimate.matrix, CROP, CROP, { borderValue: CROP_BORDER_RGB });
     const better = await models.restore(crop, options.signal);
+    if (better.width !== CROP || better.height !== CROP || better.channels !== 3 || better.bitDepth !== 8) {
+      throw new InvalidOptionError(
+        `The face restorer returned a ${better.width}x${better.height} image of ${better.channels} channels, ${better.bitDepth}-bit; face enhancement needs ${CROP}x${CROP} 8-bit RGB (a restorer built for ${CROP}x${CROP} faces)`,
+        { details: { option: 'faceEnhance' } },
+      );
+    }
+    if (!models.parse) {
+      restored.push({ face: better, affine: estimate.matrix });
+      continue;
+    }
     const { logits, classes } = await models.parse(better, options.signal);
     restored.push({ face: better, affine: estimate.matrix, mask: faceMaskFromParsing(logits, classes, CROP) });
   }
+  throwIfAborted(options.signal);
   return pasteFaces(background, restored, options.upscale);
 }

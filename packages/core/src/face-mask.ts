@@ -14,8 +14,18 @@ const BLUR_SIZE = 101;
 const BLUR_SIGMA = 11;
 const FRAME = 10;
 
-/** cv2.getGaussianKernel(size, sigma, CV_64F). */
-export function gaussianKernel(size: number, sigma: number): Float64Array {
+/** OpenCV's fixed kernels for sigma <= 0 and odd sizes up to 7. */
+const SMALL_GAUSSIAN: Record<number, readonly number[]> = {
+  1: [1],
+  3: [0.25, 0.5, 0.25],
+  5: [0.0625, 0.25, 0.375, 0.25, 0.0625],
+  7: [0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125],
+};
+
+/** cv2.getGaussianKernel(size, sigma, CV_64F); sigma <= 0 derives it from the size, as OpenCV does. */
+export function gaussianKernel(size: number, givenSigma: number): Float64Array {
+  if (givenSigma <= 0 && SMALL_GAUSSIAN[size]) return Float64Array.from(SMALL_GAUSSIAN[size]!);
+  const sigma = givenSigma > 0 ? givenSigma : 0.3 * ((size - 1) * 0.5 - 1) + 0.8;
   const kernel = new Float64Array(size);
   const scale = -0.5 / (sigma * sigma);
   let sum = 0;

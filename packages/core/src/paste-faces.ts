@@ -12,14 +12,18 @@
 import type { Image } from './image.js';
 import { invertAffine, type Affine } from './similarity-transform.js';
 import { warpAffine, warpAffineLinearPlane, type WarpRegion } from './warp-affine.js';
+import { plainFaceMasks } from './face-mask-plain.js';
 
 export interface RestoredFace {
   /** The restored face, 8-bit RGB, in the aligned crop's geometry. */
   readonly face: Image;
   /** The alignment: input image -> crop (estimateSimilarityLmeds' matrix). */
   readonly affine: Affine;
-  /** The soft mask in the crop's geometry, face.width x face.height, in [0, 1]. */
-  readonly mask: Float64Array;
+  /**
+   * The soft mask in the crop's geometry, face.width x face.height, in [0, 1] (from face
+   * parsing); absent: facexlib's plain mask, eroded and blurred in the output (face-mask-plain.ts).
+   */
+  readonly mask?: Float64Array;
 }
 
 /** The crop -> output matrix facexlib pastes with: inverse x upscale, + 0.5 x upscale when upscaling. */
@@ -57,10 +61,14 @@ export interface Blend {
  */
 export function blendFaces(background: Image, faces: readonly RestoredFace[], upscale: number): Blend {
   const { width, height, channels } = background;
-  const placed = faces.flatMap((f) => {
+  type Placed = { face: Image; matrix: Affine; region: WarpRegion; soft: Float64Array; weight?: Float64Array };
+  const placed = faces.flatMap((f): Placed[] => {
     const matrix = pasteBackMatrix(f.affine, upscale);
     const region = footprint(matrix, f.face, width, height);
-    return region ? [{ ...f, matrix, region }] : [];
+    if (!region) return [];
+    if (f.mask) return [{ face: f.face, matrix, region, soft: warpAffineLinearPlane(f.mask, f.face.width, f.face.height, matrix, width, height, region) }];
+    const plain = plainFaceMasks(matrix, f.face.width, upscale, width, height, region);
+    return [{ face: f.face, matrix, region: plain.region, soft: plain.soft, weight: plain.eroded }];
   });
   if (placed.length === 0) return { values: new Float64Array(0) };
   const ux = Math.min(...placed.map((f) => f.region.x));
@@ -80,16 +88,17 @@ export function blendFaces(background: Image, faces: readonly RestoredFace[], up
       for (let c = 0; c < 3; c++) values[(y * region.width + x) * 3 + c] = background.data[src + (color ? c : 0)]!;
     }
   }
-  for (const { face, mask, matrix, region: r } of placed) {
+  for (const { face, soft, weight, matrix, region: r } of placed) {
     const pasted = warpAffine(face, matrix, width, height, { region: r });
-    const soft = warpAffineLinearPlane(mask, face.width, face.height, matrix, width, height, r);
     for (let y = 0; y < r.height; y++) {
       for (let x = 0; x < r.width; x++) {
         const m = soft[y * r.width + x]!;
         if (m === 0) continue;
+        // The plain mask's face is weighed by the once-eroded mask, as facexlib does.
+        const w = weight ? weight[y * r.width + x]! * faceScale : faceScale;
         const o = ((r.y - region.y + y) * region.width + r.x - region.x + x) * 3;
         const p = (y * r.width + x) * 3;
-        for (let c = 0; c < 3; c++) values[o + c] = m * pasted.data[p + c]! * faceScale + (1 - m) * values[o + c]!;
+        for (let c = 0; c < 3; c++) values[o + c] = m * (w * pasted.data[p + c]!) + (1 - m) * values[o + c]!;
       }
     }
   }

@@ -1,5 +1,6 @@
 import type { AbortSignalLike } from './signal.js';
-export type ModelKind = 'upscaler' | 'face-restorer' | 'face-detector';
+/** upscalers run through `upscale()`; the face kinds make up face enhancement (restorer, detector, parser). */
+export type ModelKind = 'upscaler' | 'face-restorer' | 'face-detector' | 'face-parser';
 
 /** Where a model's weights come from. */
 export interface WeightSource {

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors.js';
+import type { FaceModels } from './face-enhance.js';
 import type { UpscaleProgress } from './progress.js';
 import type { AbortSignalLike } from './signal.js';
 import { DEFAULT_MAX_MEMORY } from './tile-policy.js';
@@ -22,8 +23,19 @@ export interface UpscaleOptions {
   alpha?: 'model' | 'resize';
   /** Memory budget in bytes for automatic tiles (output image excluded); default DEFAULT_MAX_MEMORY. */
   maxMemory?: number;
+  /**
+   * Restore faces in the upscaled image (Real-ESRGAN's --face_enhance): found on the input,
+   * restored, pasted back over the output. Absent: no face enhancement.
+   */
+  faceEnhance?: FaceEnhanceOption;
   signal?: AbortSignalLike;
   onProgress?: (progress: UpscaleProgress) => void;
+}
+
+export interface FaceEnhanceOption {
+  models: FaceModels;
+  /** Only the face nearest the centre (GFPGANer's only_center_face); default false. */
+  onlyCenterFace?: boolean;
 }
 
 export interface ResolvedUpscaleOptions {
@@ -33,12 +45,25 @@ export interface ResolvedUpscaleOptions {
   outscale: number;
   alpha: 'model' | 'resize';
   maxMemory: number;
+  faceEnhance: FaceEnhanceOption | undefined;
   signal: AbortSignalLike | undefined;
   onProgress: ((progress: UpscaleProgress) => void) | undefined;
 }
 
 const isSignal = (v: unknown): v is AbortSignalLike =>
   typeof v === 'object' && v !== null && typeof (v as { aborted?: unknown }).aborted === 'boolean';
+const isFaceEnhance = (v: unknown): boolean => {
+  const models = (v as { models?: Partial<FaceModels> } | null)?.models;
+  const center = (v as { onlyCenterFace?: unknown }).onlyCenterFace;
+  return (
+    typeof models === 'object' &&
+    models !== null &&
+    typeof models.detect === 'function' &&
+    typeof models.restore === 'function' &&
+    (models.parse === undefined || typeof models.parse === 'function') &&
+    (center === undefined || typeof center === 'boolean')
+  );
+};
 const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /**
@@ -52,6 +77,7 @@ const CHECKS: { [K in keyof UpscaleOptions]-?: [check: (v: unknown) => boolean, 
   outscale: [(v) => typeof v === 'number' && Number.isFinite(v) && v > 0, 'a finite number > 0'],
   alpha: [(v) => v === 'model' || v === 'resize', "'model' or 'resize'"],
   maxMemory: [(v) => isCount(v) && (v as number) > 0, 'a number of bytes (an integer > 0)'],
+  faceEnhance: [isFaceEnhance, '{ models: FaceModels (detect, restore, optional parse), onlyCenterFace?: boolean }'],
   signal: [isSignal, 'an AbortSignal'],
   onProgress: [(v) => typeof v === 'function', 'a function'],
 };
@@ -80,6 +106,7 @@ export function resolveUpscaleOptions(options: unknown, modelScale: number): Res
     outscale: o.outscale ?? modelScale,
     alpha: o.alpha ?? 'model',
     maxMemory: o.maxMemory ?? DEFAULT_MAX_MEMORY,
+    faceEnhance: o.faceEnhance,
     signal: o.signal,
     onProgress: o.onProgress,
   };

@@ -2,6 +2,7 @@ import { AbortedError, BackendError, ImageTooLargeError, InvalidOptionError, isS
 import type { Image, Tensor } from './image.js';
 import { hasAlpha, imageBytes, MAX_IMAGE_BYTES, validateImage } from './image.js';
 import type { LoadedModel } from './model.js';
+import { enhanceFaces } from './face-enhance.js';
 import { createOutputAssembly, type BandRows } from './output-assembly.js';
 import { alignUp, reflectPadMap } from './padding.js';
 import { ProgressMeter } from './progress.js';
@@ -16,7 +17,7 @@ import type { TilePlan } from './tiling.js';
 import { planTiles } from './tiling.js';
 import { describe, resolveUpscaleOptions, type ResolvedUpscaleOptions, type UpscaleOptions } from './upscale-options.js';
 
-export { resolveUpscaleOptions, type ResolvedUpscaleOptions, type UpscaleOptions } from './upscale-options.js';
+export { resolveUpscaleOptions, type ResolvedUpscaleOptions, type UpscaleOptions, type FaceEnhanceOption } from './upscale-options.js';
 export type { UpscaleProgress } from './progress.js';
 
 /** Values copied (extract) or quantised (stitch) between two chances for the event loop to run. */
@@ -132,7 +133,9 @@ export async function upscale(image: Image, model: LoadedModel, options?: Upscal
     link?.unlink();
   }
   throwIfAborted(opts.signal);
-  return assembly.output;
+  if (!opts.faceEnhance) return assembly.output;
+  const { models, onlyCenterFace } = opts.faceEnhance;
+  return enhanceFaces(image, assembly.output, models, { upscale: opts.outscale, onlyCenterFace: onlyCenterFace ?? false, signal: opts.signal });
 }
 
 function resolveTiles(image: Image, model: LoadedModel, opts: ResolvedUpscaleOptions) {

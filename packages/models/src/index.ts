@@ -42,6 +42,8 @@ export {
   needsDenoisePartner,
   DENOISE_MODEL_ID,
   DENOISE_PARTNER_ID,
+  faceCatalogModels,
+  DEFAULT_FACE_MODELS,
   type CatalogModel,
   type CatalogArchitecture,
 } from './catalog/index.js';
@@ -62,3 +64,8 @@ export {
   type OnnxValueInfo,
 } from './onnx/onnx-reader.js';
 export { inspectModel, type ModelInspection, type TensorSummary, type OnnxSummary } from './inspect.js';
+export { createFaceModels, type FaceSessions } from './faces/face-models.js';
+export { decodeRetinaFace, retinaFacePriors, type DetectedFace, type DecodeOptions } from './faces/retinaface-decode.js';
+export { buildRetinaFaceOnnx, detectRetinaFace, RETINAFACE_ARCHITECTURE, type RetinaFaceHyperparameters } from './faces/retinaface-graph.js';
+export { buildGfpganOnnx, detectGfpgan, GFPGAN_ARCHITECTURE, type GfpganHyperparameters } from './faces/gfpgan-graph.js';
+export { buildParseNetOnnx, detectParseNet, PARSENET_ARCHITECTURE, type ParseNetHyperparameters } from './faces/parsenet-graph.js';

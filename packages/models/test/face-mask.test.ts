@@ -115,3 +115,61 @@ describe.skipIf(photo.missing)(photo.title, () => {
     expect(createHash('sha256').update(out.data).digest('hex')).toBe(paste.sha256);
   });
 });
+
+describe.skipIf(photo.missing)('pasteFaces without parsing (the plain mask) against facexlib with OpenCV', () => {
+  // Upstream runs this branch in float32 (a float32 square, erosions, blur and blend); superres in
+  // double: the blend's row sums agree within 1e-6 relative (measured 2.6e-8) and the 8-bit
+  // image's row and column sums within 0.005 per value (measured 0.0005: a few values rounded the
+  // other way).
+  const reference = JSON.parse(readFileSync(new URL('./fixtures/reference/face-mask/paste-plain.json', import.meta.url), 'utf8')) as {
+    cases: { upscale: number; width: number; height: number; rowSums: number[]; roundedRowSums: number[]; roundedColSums: number[] }[];
+  };
+  it.each(reference.cases.map((c) => [c.upscale, c] as const))('pastes two faces at upscale %s', async (_upscale, paste) => {
+    const align = JSON.parse(readFileSync(new URL('./fixtures/reference/face-align/lmeds.json', import.meta.url), 'utf8')) as {
+      cases: { name: string; landmarks: [number, number][] }[];
+    };
+    const { data, info } = await sharp(fixture('images', 'faces', 'whole', 'Blake_Lively.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const rgb: Image = { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) };
+    const background: Image = { width: paste.width, height: paste.height, channels: 3, bitDepth: 8, data: new Uint8Array(paste.width * paste.height * 3) };
+    for (let i = 0; i < background.data.length; i++) background.data[i] = Math.floor(127.5 + 127.5 * Math.sin(0.37 * i));
+    const faces = ['Blake_Lively.jpg face 0', 'Blake_Lively.jpg face 1'].map((name) => {
+      const affine = estimateSimilarityLmeds(align.cases.find((c) => c.name === name)!.landmarks, FFHQ_TEMPLATE_512)!.matrix;
+      return { face: warpAffine(rgb, affine, 512, 512, { borderValue: [132, 133, 135] }), affine };
+    });
+    const { region, values } = blendFaces(background, faces, paste.upscale);
+    expect(region).toBeDefined();
+    const r = region!;
+    const rowWidth = paste.width * 3;
+    let worstRow = 0;
+    for (let y = 0; y < paste.height; y++) {
+      let sum = 0;
+      for (let i = 0; i < rowWidth; i++) sum += background.data[y * rowWidth + i]!;
+      if (y >= r.y && y < r.y + r.height) {
+        const start = (y * paste.width + r.x) * 3;
+        for (let i = 0; i < r.width * 3; i++) sum += values[(y - r.y) * r.width * 3 + i]! - background.data[start + i]!;
+      }
+      worstRow = Math.max(worstRow, Math.abs(sum - paste.rowSums[y]!) / paste.rowSums[y]!);
+    }
+    expect(worstRow, `worst relative row-sum difference ${worstRow}`).toBeLessThan(1e-6);
+    const out = pasteFaces(background, faces, paste.upscale);
+    const rows = new Float64Array(paste.height);
+    const cols = new Float64Array(paste.width);
+    for (let y = 0; y < paste.height; y++) {
+      for (let x = 0; x < paste.width; x++) {
+        for (let c = 0; c < 3; c++) {
+          const v = out.data[(y * paste.width + x) * 3 + c]!;
+          rows[y] += v;
+          cols[x] += v;
+        }
+      }
+    }
+    const rowOff = Math.max(...paste.roundedRowSums.map((want, y) => Math.abs(rows[y]! - want) / (3 * paste.width)));
+    const colOff = Math.max(...paste.roundedColSums.map((want, x) => Math.abs(cols[x]! - want) / (3 * paste.height)));
+    expect(rowOff, `8-bit rows: worst ${rowOff} per value`).toBeLessThan(0.005);
+    expect(colOff, `8-bit columns: worst ${colOff} per value`).toBeLessThan(0.005);
+    // The faces did land: the output differs from the background over a large area.
+    let changed = 0;
+    for (let i = 0; i < out.data.length; i++) if (out.data[i] !== background.data[i]) changed++;
+    expect(changed).toBeGreaterThan(out.data.length / 10);
+  });
+});

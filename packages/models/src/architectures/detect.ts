@@ -1,5 +1,6 @@
-import { InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
+import { InvalidOptionError, UnsupportedArchitectureError, type ModelKind } from '@superres/core';
 import type { StateDict } from '../checkpoint/types.js';
+import { FACE_ARCHITECTURES, FACE_GEOMETRY } from '../faces/face-architectures.js';
 import { RRDB_ARCHITECTURE, buildRrdbOnnx, detectRrdb, rrdbGeometry, type RrdbOverrides } from './rrdbnet.js';
 import { SRVGG_ARCHITECTURE, buildSrvggOnnx, detectSrvgg, srvggGeometry, type SrvggOverrides } from './srvgg.js';
 
@@ -14,6 +15,8 @@ export interface ArchitectureGeometry {
 /** What a state dict is, without building its graph (cheap: reads shapes only). */
 export interface DetectedArchitecture {
   architecture: string;
+  /** What the network does: only upscalers go through `upscale()`. */
+  kind: ModelKind;
   hyperparameters: Record<string, unknown>;
   geometry: ArchitectureGeometry;
 }
@@ -36,11 +39,11 @@ const ENTRIES: readonly Entry[] = [
     name: SRVGG_ARCHITECTURE,
     detect(stateDict, overrides) {
       const hyper = detectSrvgg(stateDict, overrides);
-      return hyper && { architecture: SRVGG_ARCHITECTURE, hyperparameters: { ...hyper }, geometry: srvggGeometry(hyper) };
+      return hyper && { architecture: SRVGG_ARCHITECTURE, kind: 'upscaler', hyperparameters: { ...hyper }, geometry: srvggGeometry(hyper) };
     },
     build(stateDict, overrides) {
       const built = buildSrvggOnnx(stateDict, overrides);
-      return { architecture: SRVGG_ARCHITECTURE, hyperparameters: { ...built.hyper }, geometry: built.geometry, onnx: built.onnx };
+      return { architecture: SRVGG_ARCHITECTURE, kind: 'upscaler', hyperparameters: { ...built.hyper }, geometry: built.geometry, onnx: built.onnx };
     },
   },
   {
@@ -49,14 +52,27 @@ const ENTRIES: readonly Entry[] = [
       const hyper = detectRrdb(stateDict, rrdbOverrides(overrides));
       if (!hyper) return undefined;
       checkNumOutCh(overrides, hyper.numOutCh);
-      return { architecture: RRDB_ARCHITECTURE, hyperparameters: { ...hyper }, geometry: rrdbGeometry(hyper) };
+      return { architecture: RRDB_ARCHITECTURE, kind: 'upscaler', hyperparameters: { ...hyper }, geometry: rrdbGeometry(hyper) };
     },
     build(stateDict, overrides) {
       const built = buildRrdbOnnx(stateDict, rrdbOverrides(overrides));
       checkNumOutCh(overrides, built.hyper.numOutCh);
-      return { architecture: RRDB_ARCHITECTURE, hyperparameters: { ...built.hyper }, geometry: built.geometry, onnx: built.onnx };
+      return { architecture: RRDB_ARCHITECTURE, kind: 'upscaler', hyperparameters: { ...built.hyper }, geometry: built.geometry, onnx: built.onnx };
     },
   },
+  ...FACE_ARCHITECTURES.map(
+    (face): Entry => ({
+      name: face.name,
+      detect(stateDict) {
+        const hyper = face.detect(stateDict);
+        return hyper && { architecture: face.name, kind: face.kind, hyperparameters: { ...hyper }, geometry: { ...FACE_GEOMETRY } };
+      },
+      build(stateDict) {
+        const built = face.build(stateDict);
+        return { architecture: face.name, kind: face.kind, hyperparameters: { ...built.hyper }, geometry: { ...FACE_GEOMETRY }, onnx: built.onnx };
+      },
+    }),
+  ),
 ];
 
 /** Names the architecture a state dict belongs to, with its hyperparameters and geometry. */

@@ -8,8 +8,9 @@ import { convertCheckpoint } from '../convert/convert-checkpoint.js';
 import type { CheckpointPlugin } from '../convert/checkpoint-plugin.js';
 import { rrdbGeometry } from '../architectures/rrdbnet.js';
 import { srvggGeometry } from '../architectures/srvgg.js';
+import { faceCatalogModels } from './face-catalog.js';
 
-export type CatalogArchitecture = 'RRDBNet' | 'SRVGGNetCompact';
+export type CatalogArchitecture = 'RRDBNet' | 'SRVGGNetCompact' | 'GFPGANv1Clean' | 'RetinaFace' | 'ParseNet';
 
 /** A catalog entry: a plugin whose weights are always downloadable and whose layout is known. */
 export interface CatalogModel extends CheckpointPlugin {
@@ -90,8 +91,12 @@ export function catalogOnnx(id: string, architecture: string, scale: number, byt
   return convertCheckpoint(bytes, { expect: { id, architecture, scale } }).onnx;
 }
 
-/** Every built-in model, in the order the reference lists them (a fresh array each call). */
+/** Every built-in model: the upscalers in the order the reference lists them, then the face models (a fresh array each call). */
 export function catalogModels(): CatalogModel[] {
+  return [...upscalerModels(), ...faceCatalogModels()];
+}
+
+function upscalerModels(): CatalogModel[] {
   return [
     rrdb('RealESRGAN_x4plus', 'v0.1.0', 23, 4, 'General photos x4 (RRDBNet, 23 blocks, GAN-trained)', {
       sha256: '4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1',

@@ -1,4 +1,4 @@
-import { BadCheckpointError } from '@superres/core';
+import { BadCheckpointError, type ModelKind } from '@superres/core';
 import { buildGraphFromStateDict, type ArchitectureGeometry, type ArchitectureOverrides } from '../architectures/detect.js';
 import { readCheckpoint, sniffCheckpointFormat } from '../checkpoint/read-checkpoint.js';
 import type { CheckpointFormat } from '../checkpoint/types.js';
@@ -14,6 +14,7 @@ export interface ConvertedCheckpoint {
   onnx: Uint8Array;
   format: CheckpointFormat;
   architecture: string;
+  kind: ModelKind;
   hyperparameters: Record<string, unknown>;
   geometry: ArchitectureGeometry;
 }
@@ -38,6 +39,6 @@ export function convertCheckpoint(bytes: Uint8Array, options: ConvertCheckpointO
       { details: { id: expect.id, architecture: built.architecture, scale: built.geometry.scale } },
     );
   }
-  const { onnx, architecture, hyperparameters, geometry } = built;
-  return { onnx, format: checkpoint.format, architecture, hyperparameters, geometry };
+  const { onnx, architecture, kind, hyperparameters, geometry } = built;
+  return { onnx, format: checkpoint.format, architecture, kind, hyperparameters, geometry };
 }

@@ -5,13 +5,14 @@
  * clamped to [-1, 1] and turned into 8 bits as basicsr's tensor2img does (float32, x255, round half
  * to even).
  */
-import { BackendError, type FaceModels, type FoundFace, type Image, type InferenceSession } from '@superres/core';
+import { BackendError, type AbortSignalLike, type FaceModels, type FoundFace, type Image, type InferenceSession } from '@superres/core';
 import { decodeRetinaFace, type DecodeOptions } from './retinaface-decode.js';
 
 export interface FaceSessions {
   detector: InferenceSession;
   restorer: InferenceSession;
-  parser: InferenceSession;
+  /** Absent: faces are pasted through the plain eroded and blurred mask. */
+  parser?: InferenceSession;
   /** Detection thresholds; FaceRestoreHelper's 0.97 and 0.4 by default. */
   detection?: DecodeOptions;
 }
@@ -62,9 +63,11 @@ export function createFaceModels(sessions: FaceSessions): FaceModels {
       return { width: crop.width, height: crop.height, channels: 3, bitDepth: 8, data };
     },
 
-    async parse(face, signal) {
-      const out = await parser.run({ data: toUnitPlanes(face), dims: [1, 3, face.height, face.width] }, { transfer: true, ...(signal ? { signal } : {}) });
-      return { logits: out.data, classes: out.dims[1]! };
-    },
+    ...(parser && {
+      async parse(face: Image, signal?: AbortSignalLike) {
+        const out = await parser.run({ data: toUnitPlanes(face), dims: [1, 3, face.height, face.width] }, { transfer: true, ...(signal ? { signal } : {}) });
+        return { logits: out.data, classes: out.dims[1]! };
+      },
+    }),
   };
 }

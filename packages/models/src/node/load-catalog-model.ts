@@ -5,6 +5,8 @@ import {
   type InferenceBackend,
   type InferenceSession,
   type LoadedModel,
+  type ModelKind,
+  type ModelPlugin,
   type SessionOptions,
 } from '@superres/core';
 import { checkDenoise, needsDenoisePartner, DENOISE_MODEL_ID, DENOISE_PARTNER_ID } from '../catalog/denoise.js';
@@ -32,6 +34,18 @@ export interface LoadCatalogModelOptions extends SessionOptions, PullOptions {
  * converted ONNX graph taken from the store's cache (built and cached on a miss).
  */
 export async function loadCatalogModel(id: string, options: LoadCatalogModelOptions = {}): Promise<LoadedModel> {
+  const { plugin, session } = await openCatalogSession(id, 'upscaler', options);
+  return fromSession(plugin, session);
+}
+
+/** A catalog or imported model's plugin and a live session on its graph. */
+export interface OpenedModel {
+  plugin: ModelPlugin;
+  session: InferenceSession;
+}
+
+/** Like loadCatalogModel, for a model of any kind: refuses one that is not a `kind`. */
+export async function openCatalogSession(id: string, kind: ModelKind, options: LoadCatalogModelOptions = {}): Promise<OpenedModel> {
   const { denoise, signal, onProgress } = options;
   if (denoise !== undefined) {
     checkDenoise(denoise);
@@ -45,9 +59,10 @@ export async function loadCatalogModel(id: string, options: LoadCatalogModelOpti
   const pool = options.pool ?? sharedWorkerPool();
   const backend = createNodeBackend({ ...session, pool });
   const store = options.store ?? createModelStore();
+  checkKind(await store.plugin(id), kind);
   const weights = await store.load(id, { signal, onProgress });
   if (weights.format === 'onnx') {
-    return fromSession(weights.plugin, await backend.createSession(weights.bytes, session));
+    return { plugin: weights.plugin, session: await backend.createSession(weights.bytes, session) };
   }
 
   let key = onnxCacheKey({ sha256: weights.sha256 });
@@ -62,7 +77,23 @@ export async function loadCatalogModel(id: string, options: LoadCatalogModelOpti
     build = async () => (await pool.convert({ kind: 'denoise', x4v3: weights.bytes, wdn: partner.bytes, denoise }, { signal })).onnx;
   }
   const cached = await store.cachedOnnx(key, build);
-  return fromSession(weights.plugin, await openCached(backend, session, cached, () => rebuild(store, key, build)));
+  return { plugin: weights.plugin, session: await openCached(backend, session, cached, () => rebuild(store, key, build)) };
+}
+
+const KIND_WORDS: Record<ModelKind, string> = {
+  upscaler: 'an upscaler',
+  'face-restorer': 'a face restorer',
+  'face-detector': 'a face detector',
+  'face-parser': 'a face parser',
+};
+
+/** A face restorer where an upscaler is wanted (and the like) is a mistake worth naming. */
+export function checkKind(plugin: Pick<ModelPlugin, 'id' | 'kind'>, kind: ModelKind): void {
+  if (plugin.kind !== kind) {
+    throw new InvalidOptionError(`Model "${plugin.id}" is ${KIND_WORDS[plugin.kind] ?? plugin.kind}, not ${KIND_WORDS[kind]}`, {
+      details: { option: 'model', id: plugin.id, kind: plugin.kind, expected: kind },
+    });
+  }
 }
 
 /**

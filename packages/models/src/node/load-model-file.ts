@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { fromSession, type LoadedModel, type SessionOptions, type AbortSignalLike, throwIfAborted } from '@superres/core';
+import { fromSession, type LoadedModel, type ModelKind, type SessionOptions, type AbortSignalLike, throwIfAborted } from '@superres/core';
 import { detectModelFormat } from '../plugins/detect-format.js';
 import { pluginFromOnnx } from '../plugins/file-plugin.js';
 import { probeOnnxGeometry } from '../plugins/probe-onnx.js';
 import type { ArchitectureOverrides } from '../architectures/detect.js';
 import { createNodeBackend } from './backend.js';
+import { checkKind, type OpenedModel } from './load-catalog-model.js';
 import { sharedWorkerPool } from './pool/shared-pool.js';
 import type { WorkerPool } from './pool/worker-pool.js';
 
@@ -22,6 +23,12 @@ export interface LoadModelFileOptions extends SessionOptions, ArchitectureOverri
  * The checkpoint is read and converted in a worker, never in the caller's thread.
  */
 export async function loadModelFile(path: string, options: LoadModelFileOptions = {}): Promise<LoadedModel> {
+  const { plugin, session } = await openModelFile(path, 'upscaler', options);
+  return fromSession(plugin, session);
+}
+
+/** Like loadModelFile, for a checkpoint of any kind (ONNX files: upscalers only); refuses one that is not a `kind`. */
+export async function openModelFile(path: string, kind: ModelKind, options: LoadModelFileOptions = {}): Promise<OpenedModel> {
   const { signal, id: givenId, pool: givenPool, threads, device, graphOptimization, ...overrides } = options;
   const bytes = new Uint8Array(await readFile(path));
   throwIfAborted(signal);
@@ -30,15 +37,19 @@ export async function loadModelFile(path: string, options: LoadModelFileOptions 
   const session: SessionOptions = { threads, device, graphOptimization };
   const backend = createNodeBackend({ ...session, pool });
   if (detectModelFormat(bytes) === 'onnx') {
+    // A foreign ONNX graph says nothing of what it does: it is taken as an upscaler and probed.
+    checkKind({ id, kind: 'upscaler' }, kind);
     const opened = await backend.createSession(bytes);
     try {
       const geometry = await probeOnnxGeometry(opened);
-      return fromSession(pluginFromOnnx(id, geometry), opened);
+      return { plugin: pluginFromOnnx(id, geometry), session: opened };
     } catch (error) {
       await opened.release();
       throw error;
     }
   }
   const { onnx, built } = await pool.convert({ kind: 'checkpoint', bytes, overrides }, { signal });
-  return fromSession({ id, ...built!.geometry }, await backend.createSession(onnx));
+  checkKind({ id, kind: built!.kind }, kind);
+  const plugin = { id, kind: built!.kind, ...built!.geometry, toOnnx: async () => onnx };
+  return { plugin, session: await backend.createSession(onnx, session) };
 }

@@ -25,8 +25,8 @@ export function pluginFromCheckpoint(
   const { format } = built;
   return {
     id,
-    kind: 'upscaler',
-    description: `${built.architecture} x${built.geometry.scale} from a ${format === 'safetensors' ? 'safetensors' : 'PyTorch'} checkpoint`,
+    kind: built.kind,
+    description: `${built.architecture}${built.kind === 'upscaler' ? ` x${built.geometry.scale}` : ''} from a ${format === 'safetensors' ? 'safetensors' : 'PyTorch'} checkpoint`,
     ...built.geometry,
     info: { format, architecture: built.architecture, hyperparameters: built.hyperparameters },
     // The weights were read above; the graph ignores a second copy of them.

@@ -58,8 +58,8 @@ export async function importedIds(layout: StoreLayout): Promise<string[]> {
 export function importedPlugin(record: ImportRecord): ModelPlugin | CheckpointPlugin {
   const base = {
     id: record.id,
-    kind: 'upscaler' as const,
-    description: `Imported ${record.architecture === 'onnx' ? 'ONNX model' : record.architecture} x${record.scale}`,
+    kind: record.kind ?? 'upscaler',
+    description: `Imported ${record.architecture === 'onnx' ? 'ONNX model' : record.architecture}${(record.kind ?? 'upscaler') === 'upscaler' ? ` x${record.scale}` : ''}`,
     scale: record.scale,
     alignment: record.alignment,
     receptiveRadius: record.receptiveRadius,

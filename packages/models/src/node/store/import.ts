@@ -67,12 +67,12 @@ export async function importModelFile(
   return record;
 }
 
-type Described = ModelGeometry & Pick<ImportRecord, 'architecture' | 'hyperparameters'>;
+type Described = ModelGeometry & Pick<ImportRecord, 'architecture' | 'kind' | 'hyperparameters'>;
 
 /** Read and converted in a worker: a large checkpoint takes seconds. */
 async function describeCheckpoint(bytes: Uint8Array, overrides: ArchitectureOverrides | undefined, pool: WorkerPool): Promise<Described> {
   const { built } = await pool.convert({ kind: 'checkpoint', bytes, ...(overrides ? { overrides } : {}) });
-  return { ...built!.geometry, architecture: built!.architecture, hyperparameters: built!.hyperparameters };
+  return { ...built!.geometry, architecture: built!.architecture, kind: built!.kind, hyperparameters: built!.hyperparameters };
 }
 
 async function describeOnnx(bytes: Uint8Array, pool: WorkerPool): Promise<Described> {

@@ -1,8 +1,9 @@
 import { open, readFile } from 'node:fs/promises';
-import { BadCheckpointError, ChecksumError, type ModelGeometry } from '@superres/core';
+import { BadCheckpointError, ChecksumError, type ModelGeometry, type ModelKind } from '@superres/core';
 import type { ModelFileFormat } from '../../plugins/detect-format.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
+const KINDS: readonly ModelKind[] = ['upscaler', 'face-restorer', 'face-detector', 'face-parser'];
 
 /** The sha256 recorded at a model's first download, or undefined when none is recorded. */
 export async function readTofuRecord(path: string): Promise<string | undefined> {
@@ -60,6 +61,8 @@ export interface ImportRecord extends ModelGeometry {
   readonly format: ModelFileFormat;
   /** Architecture read from the tensors; `onnx` for an ONNX file. */
   readonly architecture: string;
+  /** Absent in records written before face models existed: an upscaler. */
+  readonly kind?: ModelKind;
   readonly hyperparameters?: Record<string, unknown>;
   /** What the checkpoint could not say for itself (activation, ...), given at import. */
   readonly overrides?: Record<string, unknown>;
@@ -92,6 +95,7 @@ export async function readImportRecord(path: string): Promise<ImportRecord | und
     SHA256.test(value.sha256) &&
     typeof value.format === 'string' &&
     typeof value.architecture === 'string' &&
+    (value.kind === undefined || KINDS.includes(value.kind)) &&
     [value.scale, value.alignment, value.receptiveRadius, value.bytes].every((n) => Number.isInteger(n) && (n as number) >= 0);
   if (!ok) throw new BadCheckpointError(`The import record ${path} is damaged; import the model again`);
   return value as ImportRecord;

@@ -1,0 +1,108 @@
+/**
+ * Face enhancement's three models opened through the same store, converter workers and inference
+ * workers as the upscalers: each named by a catalog/imported id or a checkpoint file. Weights that
+ * are absent and cannot be downloaded are all named in one error, with where each was looked for
+ * and how to supply it, before anything is converted.
+ */
+import { stat } from 'node:fs/promises';
+import { DownloadError, ChecksumError, isSuperresError, type FaceModels, type ModelKind, type SessionOptions } from '@superres/core';
+import { DEFAULT_FACE_MODELS } from '../catalog/face-catalog.js';
+import type { DecodeOptions } from '../faces/retinaface-decode.js';
+import { createFaceModels } from '../faces/face-models.js';
+import { openCatalogSession, type OpenedModel } from './load-catalog-model.js';
+import { openModelFile } from './load-model-file.js';
+import { sharedWorkerPool } from './pool/shared-pool.js';
+import type { WorkerPool } from './pool/worker-pool.js';
+import { createModelStore, type ModelStore, type PullOptions } from './store/store.js';
+
+export interface LoadFaceModelsOptions extends SessionOptions, PullOptions {
+  /** Restorer id or checkpoint file; default GFPGANv1.4. */
+  restorer?: string;
+  /** Detector id or checkpoint file; default retinaface_resnet50. */
+  detector?: string;
+  /** Parser id or checkpoint file, or false for the plain eroded and blurred mask; default parsenet. */
+  parser?: string | false;
+  /** Detection thresholds (FaceRestoreHelper's score 0.97, NMS 0.4 by default). */
+  detection?: DecodeOptions;
+  store?: ModelStore;
+  pool?: WorkerPool;
+}
+
+export interface LoadedFaceModels extends FaceModels {
+  /** What was opened, by role: the id, or the file's path. */
+  readonly names: { restorer: string; detector: string; parser?: string };
+  release(): Promise<void>;
+}
+
+type Role = 'restorer' | 'detector' | 'parser';
+const KIND: Record<Role, ModelKind> = { restorer: 'face-restorer', detector: 'face-detector', parser: 'face-parser' };
+
+export async function loadFaceModels(options: LoadFaceModelsOptions = {}): Promise<LoadedFaceModels> {
+  const store = options.store ?? createModelStore();
+  const pool = options.pool ?? sharedWorkerPool();
+  const names = {
+    restorer: options.restorer ?? DEFAULT_FACE_MODELS.restorer,
+    detector: options.detector ?? DEFAULT_FACE_MODELS.detector,
+    ...(options.parser === false ? {} : { parser: options.parser ?? DEFAULT_FACE_MODELS.parser }),
+  };
+  const roles = (Object.keys(names) as Role[]).map((role) => ({ role, name: names[role]! }));
+  const files = new Set<string>();
+  for (const { name } of roles) if (await isFile(name)) files.add(name);
+  await ensureWeights(store, roles.filter((r) => !files.has(r.name)).map((r) => r.name), options);
+
+  const session: SessionOptions = { threads: options.threads, device: options.device, graphOptimization: options.graphOptimization };
+  const opened: Partial<Record<Role, OpenedModel>> = {};
+  try {
+    for (const { role, name } of roles) {
+      opened[role] = files.has(name)
+        ? await openModelFile(name, KIND[role], { ...session, pool, ...(options.signal ? { signal: options.signal } : {}) })
+        : await openCatalogSession(name, KIND[role], { ...session, store, pool, signal: options.signal, onProgress: options.onProgress });
+    }
+  } catch (error) {
+    await Promise.all(Object.values(opened).map((o) => o.session.release()));
+    throw error;
+  }
+  const models = createFaceModels({
+    restorer: opened.restorer!.session,
+    detector: opened.detector!.session,
+    ...(opened.parser ? { parser: opened.parser.session } : {}),
+    ...(options.detection ? { detection: options.detection } : {}),
+  });
+  return {
+    ...models,
+    names,
+    release: async () => {
+      await Promise.all(Object.values(opened).map((o) => o.session.release()));
+    },
+  };
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}
+
+/** Downloads what is absent; what cannot be had is reported all at once, each file with its remedy. */
+async function ensureWeights(store: ModelStore, ids: readonly string[], options: PullOptions): Promise<void> {
+  const missing: { id: string; url?: string; path: string; reason: string }[] = [];
+  const entries = new Map((await store.list()).map((e) => [e.id, e]));
+  for (const id of ids) {
+    const plugin = await store.plugin(id); // unknown ids fail here, by name
+    try {
+      await store.resolve(id, options);
+    } catch (error) {
+      if (error instanceof ChecksumError || !isSuperresError(error) || error.code !== 'E_DOWNLOAD') throw error;
+      missing.push({ id, url: plugin.weights?.url, path: entries.get(id)?.path ?? store.dir, reason: error.message });
+    }
+  }
+  if (missing.length === 0) return;
+  const lines = missing.map((m) => `- ${m.id}: expected at ${m.path}${m.url ? `, downloaded from ${m.url}` : ''} (${m.reason})`);
+  const fileNames = missing.map((m) => m.url?.slice(m.url.lastIndexOf('/') + 1)).filter(Boolean);
+  throw new DownloadError(
+    [
+      `Face enhancement needs weights that are not in ${store.dir} and could not be downloaded:`,
+      ...lines,
+      `Supply them by copying each file to the path shown, or set SUPERRES_MODELS_BASE_URL to a mirror that serves ${fileNames.join(', ')}, or name other models (--face-model, --face-detector).`,
+    ].join('\n'),
+    { details: { missing: missing.map(({ id, url, path }) => ({ id, url, path })) } },
+  );
+}
