@@ -158,8 +158,8 @@ describe.skipIf(photo.missing)('pasteFaces without parsing (the plain mask) agai
       for (let x = 0; x < paste.width; x++) {
         for (let c = 0; c < 3; c++) {
           const v = out.data[(y * paste.width + x) * 3 + c]!;
-          rows[y] += v;
-          cols[x] += v;
+          rows[y]! += v;
+          cols[x]! += v;
         }
       }
     }

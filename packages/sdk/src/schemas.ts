@@ -286,9 +286,34 @@ export type KeyOnlyRequest = z.output<typeof KeyOnlyRequestSchema>;
 /** `POST /api/v1/enterprise/get_all_models`. */
 export const GetAllModelsRequestSchema = KeyOnlyRequestSchema;
 export type GetAllModelsRequest = KeyOnlyRequest;
+/** One of the models face enhancement (`face_enhance: true`) runs, and whether its weights are here. */
+export const FaceModelInfoSchema = z.object({
+  /** `restorer` (GFPGAN), `detector` (RetinaFace) or `parser` (ParseNet). */
+  role: z.enum(['restorer', 'detector', 'parser']),
+  model_id: z.string(),
+  architecture: z.string(),
+  description: z.string(),
+  /** Weights are on this server; when false they are downloaded at the first face_enhance job. */
+  installed: z.boolean(),
+  /** Where the server downloads them from when they are not installed. */
+  url: z.string().optional(),
+});
+export type FaceModelInfo = z.output<typeof FaceModelInfoSchema>;
+
+export const FaceEnhanceInfoSchema = z.object({
+  /** The models `face_enhance: true` uses (SUPERRES_FACE_MODEL, SUPERRES_FACE_DETECTOR, SUPERRES_FACE_PARSER). */
+  models: z.array(FaceModelInfoSchema),
+  /** Ids whose weights are not on this server yet. */
+  missing: z.array(z.string()),
+});
+export type FaceEnhanceInfo = z.output<typeof FaceEnhanceInfoSchema>;
+
 export const GetAllModelsResponseSchema = z.object({
   status: z.literal('success'),
+  /** The upscalers a request's `model_id` can name. */
   models: z.array(ModelInfoSchema),
+  /** Face enhancement's models (superres extension; absent on servers that predate it). */
+  face_enhance: FaceEnhanceInfoSchema.optional(),
 });
 export type GetAllModelsResponse = z.output<typeof GetAllModelsResponseSchema>;
 

@@ -22,6 +22,8 @@ const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
 const text = z.string().trim().min(1);
+/** A model id (what the store and the registry accept), never a path: files come in through load_model. */
+const modelId = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a model id (letters, digits, . _ -)');
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /** `7d`, `12h`, `30m`, `45s`, `500ms`, or a number of seconds; `0` means never. In milliseconds. */
 const duration = z.string().transform((v, ctx) => {
@@ -95,6 +97,9 @@ const TABLE = [
   ['uploadQuotaBytes', 'SUPERRES_UPLOAD_QUOTA', byteSizeOrZero, '512 MiB', 'Bytes one key may upload per hour (`upload_image`); past it, HTTP 429 with `retry_after`. `0`: no limit.'],
   ['computeQuotaMs', 'SUPERRES_COMPUTE_QUOTA', duration, '1h', "Processing time one key's jobs may take per hour; a key past it gets HTTP 429 with `retry_after` until it is paid back (a job is charged when it finishes). `0`: no limit."],
   ['modelCacheSize', 'SUPERRES_MODEL_CACHE_SIZE', int(1), '2', 'Loaded models kept in memory.'],
+  ['faceModel', 'SUPERRES_FACE_MODEL', modelId, 'GFPGANv1.4', 'Face restorer of `face_enhance: true`: a catalog id (`GFPGANv1.4`, `GFPGANv1.3`) or a GFPGANv1Clean checkpoint imported with `load_model`.'],
+  ['faceDetector', 'SUPERRES_FACE_DETECTOR', modelId, 'retinaface_resnet50', 'Face detector of `face_enhance: true`: `retinaface_resnet50` (the reference\'s), `retinaface_mobile0.25` (lighter), or an imported RetinaFace checkpoint.'],
+  ['faceParser', 'SUPERRES_FACE_PARSER', modelId, 'parsenet', 'Face parser whose mask pastes restored faces back: `parsenet`, an imported ParseNet, or `none` for the plain eroded and blurred mask.'],
   ['shutdownGraceMs', 'SUPERRES_SHUTDOWN_GRACE_MS', int(0), '30000', 'On SIGTERM, how long running jobs may finish before going back to the queue.'],
   ['webhookTimeoutMs', 'SUPERRES_WEBHOOK_TIMEOUT_MS', int(1), '10000', 'Time limit of one webhook delivery attempt.'],
   ['webhookAttempts', 'SUPERRES_WEBHOOK_ATTEMPTS', int(1), '5', 'Webhook delivery attempts (exponential backoff between them).'],
@@ -138,6 +143,10 @@ export interface ServerConfig {
   uploadQuotaBytes: number;
   computeQuotaMs: number;
   modelCacheSize: number;
+  faceModel: string;
+  faceDetector: string;
+  /** `none`: no parsing, the plain mask. */
+  faceParser: string;
   shutdownGraceMs: number;
   webhookTimeoutMs: number;
   webhookAttempts: number;
@@ -181,6 +190,9 @@ const DEFAULTS = {
   uploadQuotaBytes: 512 * 1024 * 1024,
   computeQuotaMs: 3_600_000,
   modelCacheSize: 2,
+  faceModel: 'GFPGANv1.4',
+  faceDetector: 'retinaface_resnet50',
+  faceParser: 'parsenet',
   shutdownGraceMs: 30_000,
   webhookTimeoutMs: 10_000,
   webhookAttempts: 5,

@@ -4,13 +4,18 @@
  */
 import type { LoadedModel } from '@superres/core';
 
-export interface ModelLease {
-  model: LoadedModel;
+/** Anything the cache can hold: it must let go of its sessions when dropped. */
+export interface Releasable {
+  release(): Promise<void>;
+}
+
+export interface ModelLease<T extends Releasable = LoadedModel> {
+  model: T;
   release(): void;
 }
 
-export interface ModelCache {
-  acquire(id: string): Promise<ModelLease>;
+export interface ModelCache<T extends Releasable = LoadedModel> {
+  acquire(id: string): Promise<ModelLease<T>>;
   /** Drops one model (after its current users finish). */
   evict(id: string): Promise<void>;
   /** Drops every model; returns how many there were. */
@@ -18,23 +23,23 @@ export interface ModelCache {
   loadedIds(): string[];
 }
 
-interface Entry {
-  promise: Promise<LoadedModel>;
+interface Entry<T> {
+  promise: Promise<T>;
   users: number;
   lastUsed: number;
   dropped: boolean;
 }
 
-export function createModelCache(load: (id: string) => Promise<LoadedModel>, max: number): ModelCache {
-  const entries = new Map<string, Entry>();
+export function createModelCache<T extends Releasable = LoadedModel>(load: (id: string) => Promise<T>, max: number): ModelCache<T> {
+  const entries = new Map<string, Entry<T>>();
   let tick = 0;
 
-  async function dispose(entry: Entry): Promise<void> {
+  async function dispose(entry: Entry<T>): Promise<void> {
     const model = await entry.promise.catch(() => undefined);
     await model?.release().catch(() => undefined);
   }
 
-  function drop(id: string, entry: Entry): Promise<void> {
+  function drop(id: string, entry: Entry<T>): Promise<void> {
     if (entries.get(id) === entry) entries.delete(id);
     entry.dropped = true;
     return entry.users === 0 ? dispose(entry) : Promise.resolve();
@@ -52,7 +57,7 @@ export function createModelCache(load: (id: string) => Promise<LoadedModel>, max
     async acquire(id) {
       let entry = entries.get(id);
       if (!entry) {
-        const created: Entry = { promise: load(id), users: 0, lastUsed: 0, dropped: false };
+        const created: Entry<T> = { promise: load(id), users: 0, lastUsed: 0, dropped: false };
         entry = created;
         entries.set(id, created);
         created.promise.catch(() => {
@@ -62,7 +67,7 @@ export function createModelCache(load: (id: string) => Promise<LoadedModel>, max
       entry.users += 1;
       entry.lastUsed = ++tick;
       const current = entry;
-      let model: LoadedModel;
+      let model: T;
       try {
         model = await current.promise;
       } catch (error) {

@@ -9,6 +9,7 @@ import type { ServerConfig } from './config.js';
 import { decodeImage, encodeImage } from '@superres/image-io';
 import type { JobProgress } from './job-progress.js';
 import type { ModelCache } from './model-cache.js';
+import type { FaceModelCache } from './face-models.js';
 import { fetchImageBytes } from './net/safe-fetch.js';
 
 export interface JobProcessorDeps {
@@ -18,6 +19,8 @@ export interface JobProcessorDeps {
   >;
   storage: Storage;
   models: ModelCache;
+  /** Face enhancement's models (face_enhance: true); without them such jobs fail as unavailable. */
+  faces?: FaceModelCache;
   /** Where running jobs report their estimated time left. */
   progress?: JobProgress;
   /** Downloads an input image; default: the SSRF-guarded fetchImageBytes. */
@@ -44,36 +47,39 @@ export function fetchLimitsOf(config: JobProcessorDeps['config']): FetchLimits {
 }
 
 export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
-  const { config, storage, models, progress } = deps;
+  const { config, storage, models, faces, progress } = deps;
   // A configured budget is shared by the jobs that run at once; by default each job gets core's.
   const maxMemory =
     config.maxMemory === undefined ? DEFAULT_MAX_MEMORY : Math.max(1, Math.floor(config.maxMemory / Math.max(1, config.concurrency)));
   const fetchImage = deps.fetchImage ?? fetchImageBytes;
   return async (job, signal) => {
     const started = performance.now();
-    if (job.input.faceEnhance) {
-      throw new UnavailableError('face enhancement is not available yet: send face_enhance: false');
-    }
     // An upload or an earlier output of this server is read from its storage: no fetch, so the URL
     // guard keeps refusing this server's own (often private) address.
     const own = await storage.readOwn?.(job.input.url, config.maxInputBytes);
     const bytes = own ?? (await fetchImage(job.input.url, { ...fetchLimitsOf(config), signal }));
     signal.throwIfAborted();
     const image = await decodeImage(bytes, { maxPixels: config.maxInputPixels });
+    if (job.input.faceEnhance && !faces) throw new UnavailableError('face enhancement is not configured on this worker: send face_enhance: false');
     const lease = await models.acquire(job.input.modelId);
+    let faceLease: Awaited<ReturnType<FaceModelCache['acquire']>> | undefined;
     let encoded: Uint8Array;
     try {
+      // Face weights missing fail the job here, naming each file, before any pixel is upscaled.
+      if (job.input.faceEnhance) faceLease = await faces!.acquire();
       const { model } = lease;
       const output = await upscale(image, model, {
         tile: config.tile,
         tilePad: config.tilePad,
         maxMemory,
         outscale: job.input.scale ?? model.scale,
+        ...(faceLease ? { faceEnhance: { models: faceLease.model } } : {}),
         signal,
         onProgress: progress && ((p) => p.etaMs !== undefined && progress.report(job.id, p.etaMs)),
       });
       encoded = await encodeImage(output, { format: 'png' });
     } finally {
+      faceLease?.release();
       lease.release();
       progress?.forget(job.id);
     }

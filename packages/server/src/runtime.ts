@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createModelStore, createWorkerPool, loadCatalogModel, type ModelStore, type WorkerPool } from '@superres/models/node';
+import { createFaceModelCache, type FaceModelCache } from './face-models.js';
 import type { ServerConfig } from './config.js';
 import type { JobProcessor, JobQueue, JobRecord, WebhookPayload } from './contracts.js';
 import { errorToHttp } from './errors-http.js';
@@ -40,6 +41,8 @@ export interface Runtime {
   /** Live progress of the jobs running in this process. */
   progress: JobProgress;
   models: ModelCache;
+  /** Face enhancement's models, loaded at the first face_enhance job. */
+  faces: FaceModelCache;
   queue: JobQueue;
   queueBackend: 'embedded' | 'redis';
   metrics: Metrics;
@@ -86,6 +89,7 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
   const store = createModelStore({ ...(config.modelsDir ? { dir: config.modelsDir } : {}), env: config.env });
   const pool = createWorkerPool({ workers: config.workers, threads: config.threads, spinning: config.threadSpinning, env: config.env });
   const models = createModelCache((id) => loadCatalogModel(id, { store, pool, device: 'cpu' }), config.modelCacheSize);
+  const faces = createFaceModelCache(config, store, pool);
   const progress = createJobProgress();
   const metrics = createMetrics();
   const secret = config.webhookSecret ?? (await storedSecret(config.dataDir, 'webhook-secret')).value;
@@ -101,7 +105,7 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
   const outbox = createWebhookOutbox({ dir: join(config.dataDir, 'webhooks'), sender: webhooks, onError: (err) => log.warn({ err }, 'webhook outbox error') });
   const resumed = await outbox.resume();
   if (resumed > 0) log.info({ resumed }, 'resuming webhook deliveries left by the previous process');
-  const processor = sanitized(createJobProcessor({ config, storage, models, progress }), metrics, log);
+  const processor = sanitized(createJobProcessor({ config, storage, models, faces, progress }), metrics, log);
   const sweeper = startOutputSweeper(storage, config.outputTtlMs, log);
 
   const quotas: Quotas = {
@@ -134,6 +138,7 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
     pool,
     progress,
     models,
+    faces,
     queue,
     queueBackend: config.redisUrl ? 'redis' : 'embedded',
     metrics,
@@ -146,7 +151,7 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
       await sweeper.stop();
       await queue.close({ graceMs: config.shutdownGraceMs });
       await webhooks.close();
-      await models.clear();
+      await Promise.all([models.clear(), faces.cache.clear()]);
       // Waits for a tile a worker may still be running (a cancelled job's), then ends the workers.
       await pool.close();
     },

@@ -78,6 +78,7 @@ export async function startServer(input: ServerConfig, options: StartServerOptio
       storage: runtime.storage,
       store: runtime.store,
       models: runtime.models,
+      faces: runtime.faces,
       pool: runtime.pool,
       progress: runtime.progress,
       metrics: runtime.metrics,

@@ -4,7 +4,6 @@
  * are absent and cannot be downloaded are all named in one error, with where each was looked for
  * and how to supply it, before anything is converted.
  */
-import { stat } from 'node:fs/promises';
 import { DownloadError, ChecksumError, isSuperresError, type FaceModels, type ModelKind, type SessionOptions } from '@superres/core';
 import { DEFAULT_FACE_MODELS } from '../catalog/face-catalog.js';
 import type { DecodeOptions } from '../faces/retinaface-decode.js';
@@ -15,13 +14,16 @@ import { sharedWorkerPool } from './pool/shared-pool.js';
 import type { WorkerPool } from './pool/worker-pool.js';
 import { createModelStore, type ModelStore, type PullOptions } from './store/store.js';
 
+/** A catalog or imported model's id, or a checkpoint file on disk. */
+export type FaceModelRef = string | { file: string };
+
 export interface LoadFaceModelsOptions extends SessionOptions, PullOptions {
-  /** Restorer id or checkpoint file; default GFPGANv1.4. */
-  restorer?: string;
-  /** Detector id or checkpoint file; default retinaface_resnet50. */
-  detector?: string;
-  /** Parser id or checkpoint file, or false for the plain eroded and blurred mask; default parsenet. */
-  parser?: string | false;
+  /** Restorer; default GFPGANv1.4. */
+  restorer?: FaceModelRef;
+  /** Detector; default retinaface_resnet50. */
+  detector?: FaceModelRef;
+  /** Parser, or false for the plain eroded and blurred mask; default parsenet. */
+  parser?: FaceModelRef | false;
   /** Detection thresholds (FaceRestoreHelper's score 0.97, NMS 0.4 by default). */
   detection?: DecodeOptions;
   store?: ModelStore;
@@ -40,23 +42,24 @@ const KIND: Record<Role, ModelKind> = { restorer: 'face-restorer', detector: 'fa
 export async function loadFaceModels(options: LoadFaceModelsOptions = {}): Promise<LoadedFaceModels> {
   const store = options.store ?? createModelStore();
   const pool = options.pool ?? sharedWorkerPool();
-  const names = {
+  const refs: Partial<Record<Role, FaceModelRef>> = {
     restorer: options.restorer ?? DEFAULT_FACE_MODELS.restorer,
     detector: options.detector ?? DEFAULT_FACE_MODELS.detector,
     ...(options.parser === false ? {} : { parser: options.parser ?? DEFAULT_FACE_MODELS.parser }),
   };
-  const roles = (Object.keys(names) as Role[]).map((role) => ({ role, name: names[role]! }));
-  const files = new Set<string>();
-  for (const { name } of roles) if (await isFile(name)) files.add(name);
-  await ensureWeights(store, roles.filter((r) => !files.has(r.name)).map((r) => r.name), options);
+  const roles = (Object.keys(refs) as Role[]).map((role) => ({ role, ref: refs[role]! }));
+  const nameOf = (ref: FaceModelRef) => (typeof ref === 'string' ? ref : ref.file);
+  const names = { restorer: nameOf(refs.restorer!), detector: nameOf(refs.detector!), ...(refs.parser ? { parser: nameOf(refs.parser) } : {}) };
+  await ensureWeights(store, roles.flatMap((r) => (typeof r.ref === 'string' ? [r.ref] : [])), options);
 
   const session: SessionOptions = { threads: options.threads, device: options.device, graphOptimization: options.graphOptimization };
   const opened: Partial<Record<Role, OpenedModel>> = {};
   try {
-    for (const { role, name } of roles) {
-      opened[role] = files.has(name)
-        ? await openModelFile(name, KIND[role], { ...session, pool, ...(options.signal ? { signal: options.signal } : {}) })
-        : await openCatalogSession(name, KIND[role], { ...session, store, pool, signal: options.signal, onProgress: options.onProgress });
+    for (const { role, ref } of roles) {
+      opened[role] =
+        typeof ref === 'string'
+          ? await openCatalogSession(ref, KIND[role], { ...session, store, pool, signal: options.signal, onProgress: options.onProgress })
+          : await openModelFile(ref.file, KIND[role], { ...session, pool, ...(options.signal ? { signal: options.signal } : {}) });
     }
   } catch (error) {
     await Promise.all(Object.values(opened).map((o) => o.session.release()));
@@ -77,10 +80,6 @@ export async function loadFaceModels(options: LoadFaceModelsOptions = {}): Promi
   };
 }
 
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
-}
-
 /** Downloads what is absent; what cannot be had is reported all at once, each file with its remedy. */
 async function ensureWeights(store: ModelStore, ids: readonly string[], options: PullOptions): Promise<void> {
   const missing: { id: string; url?: string; path: string; reason: string }[] = [];
@@ -91,7 +90,7 @@ async function ensureWeights(store: ModelStore, ids: readonly string[], options:
       await store.resolve(id, options);
     } catch (error) {
       if (error instanceof ChecksumError || !isSuperresError(error) || error.code !== 'E_DOWNLOAD') throw error;
-      missing.push({ id, url: plugin.weights?.url, path: entries.get(id)?.path ?? store.dir, reason: error.message });
+      missing.push({ id, url: entries.get(id)?.url ?? plugin.weights?.url, path: entries.get(id)?.path ?? store.dir, reason: error.message });
     }
   }
   if (missing.length === 0) return;

@@ -6,6 +6,7 @@ import type { JobQueue, Storage } from '../contracts.js';
 import type { KeyRing } from '../keys.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelCache } from '../model-cache.js';
+import type { FaceModelCache } from '../face-models.js';
 import type { Quotas } from '../runtime.js';
 
 /** Local storage adds what the HTTP layer needs to serve `/outputs/<key>` itself. */
@@ -25,6 +26,7 @@ export interface AppContext {
   storage: ServableStorage;
   store: ModelStore;
   models: ModelCache;
+  faces: FaceModelCache;
   /** The inference workers (checkpoint conversion of load_model runs there too). */
   pool: WorkerPool;
   /** Estimated time left of the jobs running in this process. */

@@ -19,6 +19,7 @@ import {
 import { safeFetch } from '../net/safe-fetch.js';
 import { resolveModelImportPath } from '../model-import-path.js';
 import { authenticate, parseBody } from './auth.js';
+import { faceEnhanceInfo } from '../face-models.js';
 import type { AppContext } from './context.js';
 
 const MODEL_DOWNLOAD_TIMEOUT_MS = 10 * 60 * 1000;
@@ -35,7 +36,7 @@ function modelInfo(entry: StoreEntry): ModelInfo {
 }
 
 export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const { store, models, config } = ctx;
+  const { store, models, faces, config } = ctx;
   const listModels = async () => (await store.list()).filter((e) => e.kind === 'upscaler').map(modelInfo);
   const mustExist = async (id: string) => {
     if (!(await store.has(id))) throw new ModelNotFoundError(`model_id: no model "${id}"`, { details: { id } });
@@ -44,7 +45,12 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void
   app.post(ROUTES.getAllModels, async (request) => {
     authenticate(ctx.keys, request);
     parseBody(GetAllModelsRequestSchema, request);
-    return { status: 'success', models: await listModels() };
+    const entries = await store.list();
+    return {
+      status: 'success',
+      models: entries.filter((e) => e.kind === 'upscaler').map(modelInfo),
+      face_enhance: faceEnhanceInfo(faces.ids, entries),
+    };
   });
 
   app.post(ROUTES.loadModel, async (request) => {
@@ -73,7 +79,7 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void
         });
       }
       await store.import(file!, { id: body.model_id, pool: ctx.pool });
-      await models.evict(body.model_id);
+      await Promise.all([models.evict(body.model_id), faces.evictIfUsed(body.model_id)]);
     } finally {
       if (temp) await rm(temp, { force: true });
     }
@@ -102,7 +108,7 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void
     authenticate(ctx.keys, request, { admin: true });
     const body = parseBody(DeleteModelRequestSchema, request);
     await mustExist(body.model_id);
-    await models.evict(body.model_id);
+    await Promise.all([models.evict(body.model_id), faces.evictIfUsed(body.model_id)]);
     const removed = await store.remove(body.model_id);
     return { status: 'success', message: `Deleted model "${body.model_id}" (${removed.length} file(s))` };
   });
@@ -134,7 +140,7 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void
     authenticate(ctx.keys, request, { admin: true });
     parseBody(ClearCacheRequestSchema, request);
     const cleared = await ctx.storage.clear();
-    const unloaded = await models.clear();
+    const unloaded = (await models.clear()) + (await faces.cache.clear());
     return { status: 'success', message: `Deleted ${cleared} stored object(s); unloaded ${unloaded} model(s)`, cleared };
   });
 }

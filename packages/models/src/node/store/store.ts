@@ -101,6 +101,8 @@ export interface StoreEntry {
   installed: boolean;
   isDefault: boolean;
   path: string;
+  /** Where a catalog model's weights are downloaded from (SUPERRES_MODELS_BASE_URL applied). */
+  url?: string;
 }
 
 export interface ModelStore {
@@ -254,6 +256,7 @@ export function createModelStore(options: ModelStoreOptions = {}): ModelStore {
       installed: size !== undefined,
       isDefault: id === DEFAULT_MODEL_ID && located.source === 'catalog',
       path: located.path,
+      ...(located.source === 'catalog' ? { url: urlFor(located) } : {}),
     };
   }
 
