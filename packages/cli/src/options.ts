@@ -1,5 +1,5 @@
 import { InvalidOptionError, parseByteSize } from '@superres/core';
-import { DEFAULT_MODEL_ID } from '@superres/models';
+import { DEFAULT_FACE_MODELS, DEFAULT_MODEL_ID } from '@superres/models';
 
 // Commander hands us strings; these turn them into typed, checked values and name the flag in
 // every message. Written out rather than with a schema library: zod alone took 100 ms to import,
@@ -24,6 +24,39 @@ export interface UpscaleFlags {
   quality: number;
   maxPixels?: number;
   quiet: boolean;
+  /** Face enhancement, when --face-enhance is given. */
+  faces?: FaceFlags;
+}
+
+export interface FaceFlags {
+  /** Each a catalog or imported id, or a checkpoint file; parser undefined: the plain mask (`none`). */
+  restorer: string;
+  detector: string;
+  parser?: string;
+  onlyCenterFace: boolean;
+}
+
+const FACE_FLAGS = [
+  ['faceModel', '--face-model'],
+  ['faceDetector', '--face-detector'],
+  ['faceParser', '--face-parser'],
+  ['onlyCenterFace', '--only-center-face'],
+] as const;
+
+/** The --face-* flags; each of them needs --face-enhance (a face model that silently does nothing would mislead). */
+export function parseFaceFlags(raw: Record<string, unknown>): FaceFlags | undefined {
+  if (raw.faceEnhance !== true) {
+    const stray = FACE_FLAGS.find(([key]) => raw[key] !== undefined && raw[key] !== false);
+    if (stray) fail(`${stray[1]} needs --face-enhance`, stray[1], undefined);
+    return undefined;
+  }
+  const parser = raw.faceParser === undefined ? DEFAULT_FACE_MODELS.parser : text('--face-parser', raw.faceParser, 'must be a model id, a file or "none"');
+  return {
+    restorer: raw.faceModel === undefined ? DEFAULT_FACE_MODELS.restorer : text('--face-model', raw.faceModel, 'must be a model id or a file'),
+    detector: raw.faceDetector === undefined ? DEFAULT_FACE_MODELS.detector : text('--face-detector', raw.faceDetector, 'must be a model id or a file'),
+    ...(parser === 'none' ? {} : { parser }),
+    onlyCenterFace: raw.onlyCenterFace === true,
+  };
 }
 
 function fail(message: string, flag: string, received: unknown): never {
@@ -38,7 +71,7 @@ function number(flag: string, raw: unknown): number {
   return value;
 }
 
-function integer(flag: string, raw: unknown, min: number): number {
+export function integer(flag: string, raw: unknown, min: number): number {
   const value = number(flag, raw);
   if (!Number.isSafeInteger(value) || value < min) fail(`${flag} must be an integer >= ${min}`, flag, raw);
   return value;
@@ -52,6 +85,11 @@ function text(flag: string, raw: unknown, what: string): string {
 function oneOf<T extends string>(flag: string, raw: unknown, values: readonly T[]): T {
   if (!values.includes(raw as T)) fail(`${flag} must be ${values.map((v) => `"${v}"`).join(', ').replace(/, ([^,]*)$/, ' or $1')}`, flag, raw);
   return raw as T;
+}
+
+function optionalFaces(raw: Record<string, unknown>): { faces?: FaceFlags } {
+  const faces = parseFaceFlags(raw);
+  return faces ? { faces } : {};
 }
 
 const optional = <T>(raw: unknown, parse: (raw: unknown) => T): T | undefined => (raw === undefined ? undefined : parse(raw));
@@ -93,5 +131,6 @@ export function parseUpscaleFlags(raw: Record<string, unknown>): UpscaleFlags {
     quality,
     maxPixels: optional(raw.maxPixels, (v) => integer('--max-pixels', v, 1)),
     quiet: raw.quiet === true,
+    ...optionalFaces(raw),
   };
 }

@@ -4,6 +4,7 @@ import { registerUpscaleCommand } from './commands/upscale.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { registerFacesCommand } from './commands/faces.js';
 import type { CliIo } from './io.js';
 import { SIGNAL_EXIT_CODES, stopSignalOf } from './interrupt.js';
 
@@ -20,6 +21,7 @@ function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerUpscaleCommand(program, io);
   registerModelsCommand(program, io);
+  registerFacesCommand(program, io);
   registerServeCommand(program, io);
   registerWorkerCommand(program, io);
   return program;

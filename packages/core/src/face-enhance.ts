@@ -44,8 +44,8 @@ export interface EnhanceFacesOptions {
 const CROP = 512;
 const CROP_BORDER_RGB = [132, 133, 135];
 
-/** The input as 8-bit RGB for detection and cropping (alpha dropped). */
-function rgb8(image: Image): Image {
+/** The input as face detection and cropping see it: 8-bit RGB (gray replicated, alpha dropped, 16-bit scaled). */
+export function toRgb8(image: Image): Image {
   if (image.bitDepth === 8 && image.channels === 3) return image;
   const { width, height, channels } = image;
   const data = new Uint8Array(width * height * 3);
@@ -70,7 +70,7 @@ export function selectFaces(faces: readonly FoundFace[], width: number, height: 
 
 /** `background` (the input upscaled by `options.upscale`, in any of core's formats) with the input's faces restored in it, in its format. */
 export async function enhanceFaces(input: Image, background: Image, models: FaceModels, options: EnhanceFacesOptions): Promise<Image> {
-  const image = rgb8(input);
+  const image = toRgb8(input);
   const found = await models.detect(image, options.signal);
   const restored: RestoredFace[] = [];
   for (const face of selectFaces(found, image.width, image.height, options)) {

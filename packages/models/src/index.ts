@@ -64,7 +64,7 @@ export {
   type OnnxValueInfo,
 } from './onnx/onnx-reader.js';
 export { inspectModel, type ModelInspection, type TensorSummary, type OnnxSummary } from './inspect.js';
-export { createFaceModels, type FaceSessions } from './faces/face-models.js';
+export { createFaceModels, createFaceDetector, type FaceSessions, type DetectFaces } from './faces/face-models.js';
 export { decodeRetinaFace, retinaFacePriors, type DetectedFace, type DecodeOptions } from './faces/retinaface-decode.js';
 export { buildRetinaFaceOnnx, detectRetinaFace, RETINAFACE_ARCHITECTURE, type RetinaFaceHyperparameters } from './faces/retinaface-graph.js';
 export { buildGfpganOnnx, detectGfpgan, GFPGAN_ARCHITECTURE, type GfpganHyperparameters } from './faces/gfpgan-graph.js';

@@ -12,13 +12,14 @@ import {
   type LoadedModel,
 } from '@superres/core';
 import { DEFAULT_MODEL_ID, DENOISE_MODEL_ID } from '@superres/models';
-import { loadCatalogModel, loadModelFile, writeFileAtomic } from '@superres/models/node';
+import { loadCatalogModel, loadModelFile, writeFileAtomic, type LoadedFaceModels } from '@superres/models/node';
 import type { Command } from 'commander';
 import { decodeImage, encodeImageToFile, formatFromPath } from '@superres/image-io';
 import { parseUpscaleFlags, type UpscaleFlags } from '../options.js';
 import type { CliIo } from '../io.js';
 import { createProgressDisplay, type ProgressOutput } from '../progress-display.js';
 import { progressPrinter, storeFor } from './models.js';
+import { openFaceModels } from './face-refs.js';
 
 export interface UpscaleIo {
   /** Status lines (stderr in the binary). */
@@ -34,6 +35,8 @@ export interface UpscaleSummary {
   input: { width: number; height: number; channels: number; bitDepth: number };
   output: { width: number; height: number; channels: number; bitDepth: number; path: string };
   modelId: string;
+  /** With --face-enhance: the face models used, by role. */
+  faceModels?: LoadedFaceModels['names'];
 }
 
 /** `superres upscale <input> -o <output> [--model <id|file>]` */
@@ -55,14 +58,22 @@ export async function runUpscale(
   // input decodes; an input error still comes first, and the model is then released.
   const opening = openModel(flags, modelIsFile, io);
   opening.catch(() => undefined);
+  const openingFaces = flags.faces ? openFaceModels(flags.faces, flags, io) : undefined;
+  openingFaces?.catch(() => undefined);
+  const releaseAll = () => {
+    void opening.then((m) => m.release(), () => undefined);
+    void openingFaces?.then((f) => f.release(), () => undefined);
+  };
   let input: Image;
+  let model: LoadedModel;
+  let faces: LoadedFaceModels | undefined;
   try {
     input = await decodeImage(await readFile(inputPath), { maxPixels: flags.maxPixels });
+    [model, faces] = await Promise.all([opening, openingFaces]);
   } catch (error) {
-    void opening.then((m) => m.release(), () => undefined);
+    releaseAll();
     throw error;
   }
-  const model = await opening;
   const display = flags.quiet
     ? undefined
     : createProgressDisplay(io.progress ?? { write: (t) => io.log(t.replace(/\n$/, '')), isTTY: false }, basename(inputPath));
@@ -75,12 +86,13 @@ export async function runUpscale(
       outscale: flags.scale ?? model.scale,
       alpha: flags.alpha,
       ...(maxMemory !== undefined ? { maxMemory } : {}),
+      ...(faces ? { faceEnhance: { models: faces, onlyCenterFace: flags.faces!.onlyCenterFace } } : {}),
       signal: io.signal,
       onProgress: display && ((p) => display.update(p)),
     });
   } finally {
     display?.end();
-    await model.release();
+    await Promise.all([model.release(), faces?.release()]);
   }
   throwIfAborted(io.signal);
   // Encoded straight to a temp file (never whole in memory), then renamed into place; interrupted
@@ -92,6 +104,7 @@ export async function runUpscale(
     input: describe(input),
     output: { ...describe(output), path: flags.output },
     modelId: model.id,
+    ...(faces ? { faceModels: faces.names } : {}),
   };
 }
 
@@ -146,6 +159,11 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .option('--threads <n>', 'inference threads (default: runtime choice)')
     .option('--quality <n>', 'JPEG/WebP quality 1..100', '95')
     .option('--max-pixels <n>', 'refuse inputs with more pixels than this')
+    .option('--face-enhance', 'restore faces with GFPGAN (RetinaFace detection, ParseNet mask), as Real-ESRGAN --face_enhance')
+    .option('--face-model <id|file>', 'face restorer: GFPGANv1.4 (default), GFPGANv1.3, an imported id or a checkpoint file')
+    .option('--face-detector <id|file>', 'face detector: retinaface_resnet50 (default), retinaface_mobile0.25, an imported id or a file')
+    .option('--face-parser <id|file|none>', 'face parser for the paste-back mask: parsenet (default), a file, or none (plain blurred mask)')
+    .option('--only-center-face', 'restore only the face nearest the centre')
     .option('-q, --quiet', 'no progress output', false)
     .action(async (input: string, flags: Record<string, unknown>) => {
       const summary = await runUpscale(input, flags, {
@@ -154,6 +172,7 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
         signal: io.signal,
       });
       const { output: o } = summary;
-      io.stdout(`${o.path}: ${o.width}x${o.height}, ${o.channels} channel(s), ${o.bitDepth}-bit (model ${summary.modelId})\n`);
+      const faces = summary.faceModels ? `, faces ${summary.faceModels.restorer}` : '';
+      io.stdout(`${o.path}: ${o.width}x${o.height}, ${o.channels} channel(s), ${o.bitDepth}-bit (model ${summary.modelId}${faces})\n`);
     });
 }

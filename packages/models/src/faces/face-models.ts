@@ -34,21 +34,28 @@ function toUnitPlanes(image: Image): Float32Array {
   return out;
 }
 
-export function createFaceModels(sessions: FaceSessions): FaceModels {
-  const { detector, restorer, parser } = sessions;
+export type DetectFaces = FaceModels['detect'];
+
+/** Faces on an 8-bit RGB image through a RetinaFace session: boxes, scores, five landmarks, best first. */
+export function createFaceDetector(detector: InferenceSession, detection?: DecodeOptions): DetectFaces {
   if (!detector.runNamed) throw new BackendError('Face detection needs a backend that runs named outputs (runNamed)');
+  return async (image, signal): Promise<FoundFace[]> => {
+    const plane = image.width * image.height;
+    const bgr = new Float32Array(3 * plane);
+    for (let p = 0; p < plane; p++) {
+      bgr[p] = image.data[p * 3 + 2]!;
+      bgr[plane + p] = image.data[p * 3 + 1]!;
+      bgr[2 * plane + p] = image.data[p * 3]!;
+    }
+    const out = await detector.runNamed!({ image: { data: bgr, dims: [1, 3, image.height, image.width] } }, { transfer: true, ...(signal ? { signal } : {}) });
+    return decodeRetinaFace({ loc: out.loc!.data, conf: out.conf!.data, landms: out.landms!.data }, image.width, image.height, detection);
+  };
+}
+
+export function createFaceModels(sessions: FaceSessions): FaceModels {
+  const { restorer, parser } = sessions;
   return {
-    async detect(image, signal): Promise<FoundFace[]> {
-      const plane = image.width * image.height;
-      const bgr = new Float32Array(3 * plane);
-      for (let p = 0; p < plane; p++) {
-        bgr[p] = image.data[p * 3 + 2]!;
-        bgr[plane + p] = image.data[p * 3 + 1]!;
-        bgr[2 * plane + p] = image.data[p * 3]!;
-      }
-      const out = await detector.runNamed!({ image: { data: bgr, dims: [1, 3, image.height, image.width] } }, { transfer: true, ...(signal ? { signal } : {}) });
-      return decodeRetinaFace({ loc: out.loc!.data, conf: out.conf!.data, landms: out.landms!.data }, image.width, image.height, sessions.detection);
-    },
+    detect: createFaceDetector(sessions.detector, sessions.detection),
 
     async restore(crop, signal): Promise<Image> {
       const out = await restorer.run({ data: toUnitPlanes(crop), dims: [1, 3, crop.height, crop.width] }, { transfer: true, ...(signal ? { signal } : {}) });

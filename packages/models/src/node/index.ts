@@ -6,6 +6,6 @@ export { resolvePoolSize, DEFAULT_WORKERS, type PoolSizeOptions } from './pool/p
 export { sharedWorkerPool, closeSharedWorkerPool } from './pool/shared-pool.js';
 export * from './store/index.js';
 export { writeFileAtomic, isTempName, sha256File, sha256Sliced, type AtomicWriteOptions } from './store/atomic.js';
-export { loadFaceModels, type LoadFaceModelsOptions, type LoadedFaceModels, type FaceModelRef } from './load-face-models.js';
+export { loadFaceModels, loadFaceDetector, type LoadFaceModelsOptions, type LoadedFaceModels, type LoadedFaceDetector, type FaceModelRef } from './load-face-models.js';
 export { openCatalogSession, type OpenedModel } from './load-catalog-model.js';
 export { openModelFile } from './load-model-file.js';

@@ -7,7 +7,7 @@
 import { DownloadError, ChecksumError, isSuperresError, type FaceModels, type ModelKind, type SessionOptions } from '@superres/core';
 import { DEFAULT_FACE_MODELS } from '../catalog/face-catalog.js';
 import type { DecodeOptions } from '../faces/retinaface-decode.js';
-import { createFaceModels } from '../faces/face-models.js';
+import { createFaceDetector, createFaceModels, type DetectFaces } from '../faces/face-models.js';
 import { openCatalogSession, type OpenedModel } from './load-catalog-model.js';
 import { openModelFile } from './load-model-file.js';
 import { sharedWorkerPool } from './pool/shared-pool.js';
@@ -81,6 +81,32 @@ export async function loadFaceModels(options: LoadFaceModelsOptions = {}): Promi
 }
 
 /** Downloads what is absent; what cannot be had is reported all at once, each file with its remedy. */
+export interface LoadedFaceDetector {
+  readonly name: string;
+  detect: DetectFaces;
+  release(): Promise<void>;
+}
+
+/** The detector alone (`superres faces detect`): same resolution, download and error rules. */
+export async function loadFaceDetector(
+  options: Omit<LoadFaceModelsOptions, 'restorer' | 'parser'> = {},
+): Promise<LoadedFaceDetector> {
+  const store = options.store ?? createModelStore();
+  const pool = options.pool ?? sharedWorkerPool();
+  const ref = options.detector ?? DEFAULT_FACE_MODELS.detector;
+  if (typeof ref === 'string') await ensureWeights(store, [ref], options);
+  const session: SessionOptions = { threads: options.threads, device: options.device, graphOptimization: options.graphOptimization };
+  const opened =
+    typeof ref === 'string'
+      ? await openCatalogSession(ref, 'face-detector', { ...session, store, pool, signal: options.signal, onProgress: options.onProgress })
+      : await openModelFile(ref.file, 'face-detector', { ...session, pool, ...(options.signal ? { signal: options.signal } : {}) });
+  return {
+    name: typeof ref === 'string' ? ref : ref.file,
+    detect: createFaceDetector(opened.session, options.detection),
+    release: () => opened.session.release(),
+  };
+}
+
 async function ensureWeights(store: ModelStore, ids: readonly string[], options: PullOptions): Promise<void> {
   const missing: { id: string; url?: string; path: string; reason: string }[] = [];
   const entries = new Map((await store.list()).map((e) => [e.id, e]));
@@ -94,13 +120,13 @@ async function ensureWeights(store: ModelStore, ids: readonly string[], options:
     }
   }
   if (missing.length === 0) return;
-  const lines = missing.map((m) => `- ${m.id}: expected at ${m.path}${m.url ? `, downloaded from ${m.url}` : ''} (${m.reason})`);
+  const lines = missing.map((m) => `- ${m.id}: looked for at ${m.path}; ${m.reason}`);
   const fileNames = missing.map((m) => m.url?.slice(m.url.lastIndexOf('/') + 1)).filter(Boolean);
   throw new DownloadError(
     [
-      `Face enhancement needs weights that are not in ${store.dir} and could not be downloaded:`,
+      `Face models need weights that are not in ${store.dir} and could not be downloaded:`,
       ...lines,
-      `Supply them by copying each file to the path shown, or set SUPERRES_MODELS_BASE_URL to a mirror that serves ${fileNames.join(', ')}, or name other models (--face-model, --face-detector).`,
+      `Supply them by copying each file to the path shown, or set SUPERRES_MODELS_BASE_URL to a mirror that serves ${fileNames.join(', ')}, or use other face models (imported, or checkpoint files).`,
     ].join('\n'),
     { details: { missing: missing.map(({ id, url, path }) => ({ id, url, path })) } },
   );
