@@ -69,3 +69,4 @@ export { decodeRetinaFace, retinaFacePriors, type DetectedFace, type DecodeOptio
 export { buildRetinaFaceOnnx, detectRetinaFace, RETINAFACE_ARCHITECTURE, type RetinaFaceHyperparameters } from './faces/retinaface-graph.js';
 export { buildGfpganOnnx, detectGfpgan, GFPGAN_ARCHITECTURE, type GfpganHyperparameters } from './faces/gfpgan-graph.js';
 export { buildParseNetOnnx, detectParseNet, PARSENET_ARCHITECTURE, type ParseNetHyperparameters } from './faces/parsenet-graph.js';
+export { createFaceModelsFromWeights, type FaceWeights, type OpenedFaceModels } from './faces/face-models-from-weights.js';
