@@ -103,9 +103,11 @@ describe('superres models inspect', () => {
     const inspection = JSON.parse(stdout) as ModelInspection;
     expect(inspection.format).toBe('pytorch-legacy');
     expect(inspection.tensors).toHaveLength(300);
-    expect(inspection.error).toMatch(/No supported architecture/);
+    expect(inspection).toMatchObject({ architecture: 'RetinaFace', kind: 'face-detector' });
     const human = await inspect([fixture('weights', 'detection_mobilenet0.25_Final.pth')]);
-    expect(human.stdout).toMatch(/^Architecture: +not recognised$/m);
+    expect(human.stdout).toMatch(/^Architecture: +RetinaFace$/m);
+    expect(human.stdout).toMatch(/^Kind: +face-detector$/m);
+    expect(human.stdout).not.toMatch(/^Scale:/m);
     expect(human.stdout).toMatch(/^body\.stage3\.1\.4\.num_batches_tracked +int64 +\[\]$/m);
   });
 

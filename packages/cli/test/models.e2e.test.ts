@@ -24,6 +24,7 @@ const IDS = [
   'realesr-animevideov3',
   'realesr-general-wdn-x4v3',
 ];
+const FACE_IDS = ['GFPGANv1.4', 'GFPGANv1.3', 'retinaface_resnet50', 'retinaface_mobile0.25', 'parsenet'];
 
 function cli(args: string[]) {
   let stdout = '';
@@ -47,15 +48,19 @@ afterAll(async () => {
 });
 
 describe('superres models list', () => {
-  it('shows all seven catalog models, the default marked', async () => {
+  it('shows the seven upscalers and the five face models, the default marked', async () => {
     const result = await cli(['models', 'list', '--models-dir', models]);
     expect(result.code, result.stderr).toBe(0);
-    for (const id of IDS) expect(result.stdout).toMatch(new RegExp(`^${id}\\b`, 'm'));
+    for (const id of [...IDS, ...FACE_IDS]) expect(result.stdout).toMatch(new RegExp(`^${id.replace('.', '\\.')}\\s`, 'm'));
     expect(result.stdout).toMatch(/^ID\s+SCALE\s+ARCHITECTURE\s+SIZE\s+INSTALLED\s+DESCRIPTION$/m);
     expect(result.stdout).toMatch(/^realesr-general-x4v3 \*\s+x4\s+SRVGGNetCompact\s+4\.9 MB\s+no\s/m);
     expect(result.stdout).toMatch(/^RealESRGAN_x2plus\s+x2\s+RRDBNet\s+67\.1 MB\s+no\s/m);
+    // Face models have no scale.
+    expect(result.stdout).toMatch(/^GFPGANv1\.4\s+-\s+GFPGANv1Clean\s+348\.6 MB\s+no\s/m);
     const json = await cli(['models', 'list', '--json', '--models-dir', models]);
-    expect((JSON.parse(json.stdout) as { id: string }[]).map((e) => e.id)).toEqual(IDS);
+    const listed = JSON.parse(json.stdout) as { id: string; kind: string }[];
+    expect(listed.map((e) => e.id)).toEqual([...IDS, ...FACE_IDS]);
+    expect(listed.map((e) => e.kind)).toEqual([...IDS.map(() => 'upscaler'), 'face-restorer', 'face-restorer', 'face-detector', 'face-detector', 'face-parser']);
   });
 });
 

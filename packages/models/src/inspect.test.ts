@@ -122,19 +122,21 @@ describe('pluginFromCheckpoint accepts every checkpoint format', () => {
   });
 });
 
-const retinaFace = needsFixture('official RetinaFace weights: legacy format, architecture not ours', 'weights', 'detection_mobilenet0.25_Final.pth');
+const retinaFace = needsFixture('official RetinaFace weights: legacy format, a face detector', 'weights', 'detection_mobilenet0.25_Final.pth');
 
 describe.skipIf(retinaFace.missing)(retinaFace.title, () => {
-  it('lists its 300 tensors and says why it is not recognised', () => {
+  it('lists its 300 tensors and names it RetinaFace MobileNet-0.25, a face detector without upscaler geometry', () => {
     const bytes = new Uint8Array(readFileSync(fixture('weights', 'detection_mobilenet0.25_Final.pth')));
     const inspection = inspectModel(bytes);
     expect(inspection.format).toBe('pytorch-legacy');
     expect(inspection.tensors).toHaveLength(300);
-    expect(inspection.error).toMatch(/No supported architecture matches this state dict \(300 tensors/);
+    expect(inspection).toMatchObject({ architecture: 'RetinaFace', kind: 'face-detector', hyperparameters: { backbone: 'mobilenet0.25', outChannel: 64 } });
+    expect(inspection.scale).toBeUndefined();
+    expect(inspection.error).toBeUndefined();
     // sum(v.numel() for v in sd.values()) with torch 1.13: 433296 float32 + 47 int64 scalars.
     expect(inspection.parameterCount).toBe(433343);
     expect(inspection.tensors[0]).toEqual({ name: 'body.stage1.0.0.weight', dtype: 'float32', shape: [8, 3, 3, 3] });
-    expect(() => pluginFromCheckpoint('retinaface', bytes)).toThrow(/No supported architecture/);
+    expect(pluginFromCheckpoint('retinaface', bytes).kind).toBe('face-detector');
   });
 });
 

@@ -1,4 +1,4 @@
-import { BadCheckpointError, isSuperresError } from '@superres/core';
+import { BadCheckpointError, isSuperresError, type ModelKind } from '@superres/core';
 import { detectArchitecture, type ArchitectureOverrides } from './architectures/detect.js';
 import { readCheckpoint, sniffCheckpointFormat } from './checkpoint/read-checkpoint.js';
 import type { CheckpointFormat } from './checkpoint/types.js';
@@ -19,6 +19,8 @@ export interface TensorSummary {
 export interface ModelInspection {
   readonly format: CheckpointFormat | 'onnx';
   readonly architecture?: string;
+  /** What a recognised network does; only upscalers have a scale, alignment and receptive radius. */
+  readonly kind?: ModelKind;
   readonly hyperparameters?: Record<string, unknown>;
   readonly scale?: number;
   readonly alignment?: number;
@@ -69,8 +71,8 @@ function inspectCheckpoint(bytes: Uint8Array, overrides: ArchitectureOverrides):
   for (const [name, t] of stateDict) tensors.push({ name, dtype: t.dtype, shape: [...t.shape] });
   const base = { format, parameterCount: countElements(tensors), tensors, ...(nestedKey === undefined ? {} : { nestedKey }) };
   try {
-    const { architecture, hyperparameters, geometry } = detectArchitecture(stateDict, overrides);
-    return { ...base, architecture, hyperparameters, ...geometry };
+    const { architecture, kind, hyperparameters, geometry } = detectArchitecture(stateDict, overrides);
+    return { ...base, architecture, kind, hyperparameters, ...(kind === 'upscaler' ? geometry : {}) };
   } catch (error) {
     // Unknown layouts and broken shapes are findings, not failures: keep the tensor list. A bad
     // override is the caller's mistake and is thrown.

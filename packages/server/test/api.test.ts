@@ -170,7 +170,6 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
       ['not an image', { key: KEY, url: `${files.url}/page.html`, model_id: MODEL }, 422, /not return an image/],
       ['missing image', { key: KEY, url: `${files.url}/missing.png`, model_id: MODEL }, 502, /404/],
       ['oversized image', { key: KEY, url: `${files.url}/big.png`, model_id: MODEL }, 413, /pixels/],
-      ['face enhance', { key: KEY, url, model_id: MODEL, face_enhance: true }, 501, /face enhancement is not available yet/],
       ['malformed JSON', '{"key": ', 400, /JSON/],
       ['tiny scale', { key: KEY, url, model_id: MODEL, scale: 1e-300 }, 400, /scale: at least 1/],
       ['long track_id', { key: KEY, url, model_id: MODEL, track_id: 'x'.repeat(300) }, 400, /track_id: at most 256 characters/],

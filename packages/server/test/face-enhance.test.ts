@@ -111,8 +111,11 @@ describe.skipIf(upscaler.missing || detector.missing || photo.missing)(photo.tit
     }
     const before = await post(server.url, '/api/v1/enterprise/get_all_models', { key: KEY });
     expect((before.json.face_enhance as { missing: string[] }).missing).toEqual(['retinaface_mobile0.25']);
-    // Imported face models are not upscalers: they do not show among the models a request can name.
+    // Imported face models are not upscalers: they do not show among the models a request can name, nor can one name them.
     expect((before.json.models as { model_id: string }[]).map((m) => m.model_id)).not.toContain('test-gfpgan');
+    const misuse = await post(server.url, SR, { key: KEY, url: `${mirror.url}/Blake_Lively.jpg`, model_id: 'test-gfpgan' });
+    expect(misuse.status).toBe(400);
+    expect(String(misuse.json.message)).toMatch(/"test-gfpgan" is a face-restorer model, not an upscaler/);
 
     const body = { key: KEY, url: `${mirror.url}/Blake_Lively.jpg`, scale: 3, model_id: MODEL, webhook: null, face_enhance: true };
     const enhanced = await post(server.url, SR, body);

@@ -27,6 +27,7 @@ export function formatInspection(file: string, m: ModelInspection): string {
     ['Format', m.format + (m.nestedKey === undefined ? '' : ` (state dict under "${m.nestedKey}")`)],
     ['Architecture', m.architecture ?? 'not recognised'],
   ];
+  if (m.kind && m.kind !== 'upscaler') rows.push(['Kind', m.kind]);
   if (m.hyperparameters) rows.push(['Hyperparameters', Object.entries(m.hyperparameters).map(([k, v]) => `${k}=${String(v)}`).join(' ')]);
   if (m.scale !== undefined) {
     const extra = [m.alignment !== undefined ? `alignment ${m.alignment}` : '', m.receptiveRadius !== undefined ? `receptive radius ${m.receptiveRadius}` : ''];

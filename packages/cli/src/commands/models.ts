@@ -89,7 +89,8 @@ export function registerModelsCommand(program: Command, io: CliIo): void {
     .option('--models-dir <dir>', MODELS_DIR_HELP)
     .action(async (file: string, flags: { id: string; replace: boolean; modelsDir?: string }) => {
       const record = await storeFor(flags.modelsDir).import(file, { id: flags.id, replace: flags.replace });
-      out(`${record.id}: imported ${record.architecture} x${record.scale} (${record.format}, sha256 ${record.sha256})`);
+      const what = (record.kind ?? 'upscaler') === 'upscaler' ? `${record.architecture} x${record.scale}` : `${record.architecture} (${record.kind})`;
+      out(`${record.id}: imported ${what} (${record.format}, sha256 ${record.sha256})`);
     });
 
   // addCommand does not pass settings down: give it the same exit and output handling.
@@ -101,7 +102,7 @@ function table(entries: StoreEntry[]): string {
     ['ID', 'SCALE', 'ARCHITECTURE', 'SIZE', 'INSTALLED', 'DESCRIPTION'],
     ...entries.map((e) => [
       e.isDefault ? `${e.id} *` : e.id,
-      `x${e.scale}`,
+      e.kind === 'upscaler' ? `x${e.scale}` : '-',
       e.architecture ?? '-',
       e.size === undefined ? '-' : megabytes(e.size),
       e.installed ? 'yes' : 'no',

@@ -34,6 +34,7 @@ describe('detectArchitecture', () => {
     const detected = detectArchitecture(rrdbX2());
     expect(detected).toEqual({
       architecture: 'RRDBNet',
+      kind: 'upscaler',
       hyperparameters: {
         numInCh: 3,
         numOutCh: 3,
@@ -74,6 +75,6 @@ describe('detectArchitecture', () => {
     const sd: StateDict = new Map();
     put(sd, 'encoder.0', 4, 3);
     expect(() => detectArchitecture(sd)).toThrow(UnsupportedArchitectureError);
-    expect(() => buildGraphFromStateDict(sd)).toThrow(/first: encoder\.0\.weight.*supported: SRVGGNetCompact, RRDBNet/);
+    expect(() => buildGraphFromStateDict(sd)).toThrow(/first: encoder\.0\.weight.*supported: SRVGGNetCompact, RRDBNet.*, GFPGANv1Clean, RetinaFace, ParseNet/);
   });
 });

@@ -16,6 +16,15 @@ const IDS = [
   'realesr-animevideov3',
   'realesr-general-wdn-x4v3',
 ];
+// Face models: upstream publishes no sha256; these agree across third-party manifests (the
+// MobileNet one checked against the real file in ../shared/fixtures).
+const FACES: Record<string, { url: string; sha256: string; bytes: number; kind: string; architecture: string; license: string }> = {
+  'GFPGANv1.4': { url: 'https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.4.pth', sha256: 'e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad', bytes: 348632874, kind: 'face-restorer', architecture: 'GFPGANv1Clean', license: 'Apache-2.0' },
+  'GFPGANv1.3': { url: 'https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.3.pth', sha256: 'c953a88f2727c85c3d9ae72e2bd4846bbaf59fe6972ad94130e23e7017524a70', bytes: 348632874, kind: 'face-restorer', architecture: 'GFPGANv1Clean', license: 'Apache-2.0' },
+  retinaface_resnet50: { url: 'https://github.com/xinntao/facexlib/releases/download/v0.1.0/detection_Resnet50_Final.pth', sha256: '6d1de9c2944f2ccddca5f5e010ea5ae64a39845a86311af6fdf30841b0a5a16d', bytes: 109497761, kind: 'face-detector', architecture: 'RetinaFace', license: 'MIT' },
+  'retinaface_mobile0.25': { url: 'https://github.com/xinntao/facexlib/releases/download/v0.1.0/detection_mobilenet0.25_Final.pth', sha256: '2979b33ffafda5d74b6948cd7a5b9a7a62f62b949cef24e95fd15d2883a65220', bytes: 1789735, kind: 'face-detector', architecture: 'RetinaFace', license: 'MIT' },
+  parsenet: { url: 'https://github.com/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth', sha256: '3d558d8d0e42c20224f13cf5a29c79eba2d59913419f945545d8cf7b72920de2', bytes: 85331193, kind: 'face-parser', architecture: 'ParseNet', license: 'MIT' },
+};
 
 // From xinntao/Real-ESRGAN inference_realesrgan.py and the shared fixtures README.
 const FACTS: Record<string, { release: string; sha256?: string; bytes?: number; scale: number }> = {
@@ -29,8 +38,8 @@ const FACTS: Record<string, { release: string; sha256?: string; bytes?: number; 
 };
 
 describe('the built-in catalog', () => {
-  it('has the seven official models, realesr-general-x4v3 as the default', () => {
-    expect(catalogModels().map((m) => m.id)).toEqual(IDS);
+  it('has the seven official upscalers, realesr-general-x4v3 as the default, then the five face models', () => {
+    expect(catalogModels().map((m) => m.id)).toEqual([...IDS, ...Object.keys(FACES)]);
     expect(DEFAULT_MODEL_ID).toBe('realesr-general-x4v3');
   });
 
@@ -44,6 +53,13 @@ describe('the built-in catalog', () => {
     expect(model.scale).toBe(facts.scale);
     expect(model.kind).toBe('upscaler');
     expect(model.description).toMatch(/\S/);
+  });
+
+  it.each(Object.keys(FACES))('face model %s has its upstream URL, sha256, size, licence and kind', (id) => {
+    const model = catalogModels().find((m) => m.id === id)!;
+    const facts = FACES[id]!;
+    expect(model.weights).toEqual({ url: facts.url, sha256: facts.sha256, bytes: facts.bytes, license: facts.license });
+    expect(model).toMatchObject({ kind: facts.kind, architecture: facts.architecture });
   });
 
   it('gives RRDBNet and SRVGGNetCompact their hyperparameters and geometry', () => {
@@ -63,7 +79,8 @@ describe('the built-in catalog', () => {
     const registry = createRegistry();
     expect(registry.list()).toEqual([]);
     expect(registerBuiltinModels(registry)).toBe(registry);
-    expect(registry.list().map((p) => p.id)).toEqual(IDS);
+    expect(registry.list('upscaler').map((p) => p.id)).toEqual(IDS);
+    expect(registry.list('face-detector').map((p) => p.id)).toEqual(['retinaface_resnet50', 'retinaface_mobile0.25']);
     expect(() => registerBuiltinModels(registry)).toThrow(/already registered/);
   });
 
@@ -74,6 +91,15 @@ describe('the built-in catalog', () => {
     await expect(model.toOnnx(x2)).rejects.toThrow(/SRVGGNetCompact x4, but the file holds SRVGGNetCompact x2/);
     // The same architecture and scale converts.
     expect((await model.toOnnx(stateDictToPth(tinySrvgg(4)))).length).toBeGreaterThan(100);
+  });
+
+  const detector = needsFixture('converts the official RetinaFace MobileNet-0.25 and refuses it under a restorer id', 'weights', 'detection_mobilenet0.25_Final.pth');
+  it.skipIf(detector.missing)(detector.title, async () => {
+    const bytes = new Uint8Array(readFileSync(fixture('weights', 'detection_mobilenet0.25_Final.pth')));
+    const byId = new Map(catalogModels().map((m) => [m.id, m]));
+    expect((await byId.get('retinaface_mobile0.25')!.toOnnx(bytes))[0]).toBe(0x08);
+    await expect(byId.get('GFPGANv1.4')!.toOnnx(bytes)).rejects.toThrow(/"GFPGANv1.4" should be GFPGANv1Clean, but the file holds RetinaFace$/);
+    await expect(byId.get('parsenet')!.toOnnx(stateDictToPth(tinySrvgg(4)))).rejects.toThrow(/should be ParseNet, but the file holds SRVGGNetCompact x4/);
   });
 
   const real = needsFixture('converts the official realesr-animevideov3.pth', 'weights', 'realesr-animevideov3.pth');

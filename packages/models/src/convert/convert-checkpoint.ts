@@ -3,6 +3,7 @@ import { buildGraphFromStateDict, type ArchitectureGeometry, type ArchitectureOv
 import { readCheckpoint, sniffCheckpointFormat } from '../checkpoint/read-checkpoint.js';
 import type { CheckpointFormat } from '../checkpoint/types.js';
 import { detectModelFormat } from '../plugins/detect-format.js';
+import { FACE_ARCHITECTURES } from '../faces/face-architectures.js';
 
 export interface ConvertCheckpointOptions {
   overrides?: ArchitectureOverrides;
@@ -18,6 +19,10 @@ export interface ConvertedCheckpoint {
   hyperparameters: Record<string, unknown>;
   geometry: ArchitectureGeometry;
 }
+
+/** Face networks have no scale worth naming. */
+const label = (architecture: string, scale: number) =>
+  FACE_ARCHITECTURES.some((f) => f.name === architecture) ? architecture : `${architecture} x${scale}`;
 
 /** A checkpoint's bytes (.pth zip or legacy, .safetensors) to its ONNX graph and what it is. */
 export function convertCheckpoint(bytes: Uint8Array, options: ConvertCheckpointOptions = {}): ConvertedCheckpoint {
@@ -35,7 +40,7 @@ export function convertCheckpoint(bytes: Uint8Array, options: ConvertCheckpointO
   const { expect } = options;
   if (expect && (built.architecture !== expect.architecture || built.geometry.scale !== expect.scale)) {
     throw new BadCheckpointError(
-      `Weights for "${expect.id}" should be ${expect.architecture} x${expect.scale}, but the file holds ${built.architecture} x${built.geometry.scale}`,
+      `Weights for "${expect.id}" should be ${label(expect.architecture, expect.scale)}, but the file holds ${label(built.architecture, built.geometry.scale)}`,
       { details: { id: expect.id, architecture: built.architecture, scale: built.geometry.scale } },
     );
   }

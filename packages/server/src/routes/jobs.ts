@@ -65,6 +65,12 @@ export function registerJobRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (!(await store.has(modelId))) {
       throw new ModelNotFoundError(`model_id: no model "${modelId}" (see get_all_models)`, { details: { id: modelId } });
     }
+    const kind = (await store.plugin(modelId)).kind;
+    if (kind !== 'upscaler') {
+      throw new InvalidOptionError(`model_id: "${modelId}" is a ${kind} model, not an upscaler (face models work through face_enhance: true)`, {
+        details: { option: 'model_id' },
+      });
+    }
     if (body.scale !== undefined && body.scale > config.maxScale) {
       throw new InvalidOptionError(`scale: at most ${config.maxScale} on this server, received ${body.scale}`, { details: { option: 'scale' } });
     }
