@@ -76,6 +76,25 @@ describe('warpAffineLinearPlane against OpenCV', () => {
 
 const photo = needsFixture('pasteFaces against facexlib with OpenCV', 'images', 'faces', 'whole', 'Blake_Lively.jpg');
 
+/**
+ * The paste references' case: Blake_Lively.jpg's two faces aligned (landmarks -> LMEDS -> crop;
+ * the crops stand for restored faces) and a formula background of the upscaled size.
+ */
+async function blakeCase(width: number, height: number) {
+  const align = JSON.parse(readFileSync(new URL('./fixtures/reference/face-align/lmeds.json', import.meta.url), 'utf8')) as {
+    cases: { name: string; landmarks: [number, number][] }[];
+  };
+  const { data, info } = await sharp(fixture('images', 'faces', 'whole', 'Blake_Lively.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const rgb: Image = { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) };
+  const background: Image = { width, height, channels: 3, bitDepth: 8, data: new Uint8Array(width * height * 3) };
+  for (let i = 0; i < background.data.length; i++) background.data[i] = Math.floor(127.5 + 127.5 * Math.sin(0.37 * i));
+  const crops = ['Blake_Lively.jpg face 0', 'Blake_Lively.jpg face 1'].map((name) => {
+    const affine = estimateSimilarityLmeds(align.cases.find((c) => c.name === name)!.landmarks, FFHQ_TEMPLATE_512)!.matrix;
+    return { face: warpAffine(rgb, affine, 512, 512, { borderValue: [132, 133, 135] }), affine };
+  });
+  return { background, crops };
+}
+
 describe.skipIf(photo.missing)(photo.title, () => {
   it('pastes two faces at upscale 2: the blend within 1e-6 per row, the 8-bit image exact', async () => {
     const paste = JSON.parse(readFileSync(new URL('./fixtures/reference/face-mask/paste.json', import.meta.url), 'utf8')) as {
@@ -85,19 +104,9 @@ describe.skipIf(photo.missing)(photo.title, () => {
       rowSums: number[];
       sha256: string;
     };
-    const align = JSON.parse(readFileSync(new URL('./fixtures/reference/face-align/lmeds.json', import.meta.url), 'utf8')) as {
-      cases: { name: string; landmarks: [number, number][] }[];
-    };
-    const { data, info } = await sharp(fixture('images', 'faces', 'whole', 'Blake_Lively.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const rgb: Image = { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) };
-    const background: Image = { width: paste.width, height: paste.height, channels: 3, bitDepth: 8, data: new Uint8Array(paste.width * paste.height * 3) };
-    for (let i = 0; i < background.data.length; i++) background.data[i] = Math.floor(127.5 + 127.5 * Math.sin(0.37 * i));
+    const { background, crops } = await blakeCase(paste.width, paste.height);
     const mask = faceMaskFromParsing(formulaLogits(512, 19), 19, 512);
-    const faces = ['Blake_Lively.jpg face 0', 'Blake_Lively.jpg face 1'].map((name) => {
-      // The whole path: landmarks -> LMEDS alignment -> crop; the crop stands for the restored face.
-      const affine = estimateSimilarityLmeds(align.cases.find((c) => c.name === name)!.landmarks, FFHQ_TEMPLATE_512)!.matrix;
-      return { face: warpAffine(rgb, affine, 512, 512, { borderValue: [132, 133, 135] }), affine, mask };
-    });
+    const faces = crops.map((crop) => ({ ...crop, mask }));
     // The blend holds only the faces' part of the output; each row's sum adds the background around it.
     const { region, values } = blendFaces(background, faces, paste.upscale);
     const rowWidth = paste.width * 3;
@@ -125,17 +134,7 @@ describe.skipIf(photo.missing)('pasteFaces without parsing (the plain mask) agai
     cases: { upscale: number; width: number; height: number; rowSums: number[]; roundedRowSums: number[]; roundedColSums: number[] }[];
   };
   it.each(reference.cases.map((c) => [c.upscale, c] as const))('pastes two faces at upscale %s', async (_upscale, paste) => {
-    const align = JSON.parse(readFileSync(new URL('./fixtures/reference/face-align/lmeds.json', import.meta.url), 'utf8')) as {
-      cases: { name: string; landmarks: [number, number][] }[];
-    };
-    const { data, info } = await sharp(fixture('images', 'faces', 'whole', 'Blake_Lively.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const rgb: Image = { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) };
-    const background: Image = { width: paste.width, height: paste.height, channels: 3, bitDepth: 8, data: new Uint8Array(paste.width * paste.height * 3) };
-    for (let i = 0; i < background.data.length; i++) background.data[i] = Math.floor(127.5 + 127.5 * Math.sin(0.37 * i));
-    const faces = ['Blake_Lively.jpg face 0', 'Blake_Lively.jpg face 1'].map((name) => {
-      const affine = estimateSimilarityLmeds(align.cases.find((c) => c.name === name)!.landmarks, FFHQ_TEMPLATE_512)!.matrix;
-      return { face: warpAffine(rgb, affine, 512, 512, { borderValue: [132, 133, 135] }), affine };
-    });
+    const { background, crops: faces } = await blakeCase(paste.width, paste.height);
     const { region, values } = blendFaces(background, faces, paste.upscale);
     expect(region).toBeDefined();
     const r = region!;
