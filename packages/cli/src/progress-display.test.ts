@@ -26,6 +26,16 @@ describe('progress display', () => {
     expect(text.split('\n')).toHaveLength(2);
   });
 
+  it('puts face enhancement on lines of their own after the bar', () => {
+    let text = '';
+    const display = createProgressDisplay({ write: (t) => void (text += t), isTTY: true, columns: 200 }, 'me.jpg');
+    display.update(event(4, 0));
+    display.update({ stage: 'faces', facesDone: 0, facesTotal: 2, elapsedMs: 300 });
+    display.update({ stage: 'faces', facesDone: 1, facesTotal: 2, elapsedMs: 2600 });
+    display.end();
+    expect(text.split('\n').slice(1)).toEqual(['me.jpg: 2 face(s) found, 0s elapsed', 'me.jpg: face 1/2 restored, 3s elapsed', '']);
+  });
+
   it('fits the bar to narrow terminals', () => {
     let text = '';
     createProgressDisplay({ write: (t) => void (text += t), isTTY: true, columns: 40 }, 'x').update(event(1));

@@ -31,6 +31,14 @@ export function createProgressDisplay(out: ProgressOutput, label: string): Progr
   let drawn = false;
   return {
     update(p) {
+      if (p.stage === 'faces') {
+        // Faces come after the tiles: a line of their own, on a terminal too.
+        if (drawn) out.write('\n');
+        drawn = false;
+        const what = p.facesDone === 0 ? `${p.facesTotal} face(s) found` : `face ${p.facesDone}/${p.facesTotal} restored`;
+        out.write(`${label}: ${what}, ${formatDuration(p.elapsedMs)} elapsed\n`);
+        return;
+      }
       const percent = Math.floor((100 * p.tilesDone) / p.tilesTotal);
       const eta = p.etaMs === undefined ? '' : `, ETA ${formatDuration(p.etaMs)}`;
       const timing = `${formatDuration(p.elapsedMs)} elapsed${eta}`;

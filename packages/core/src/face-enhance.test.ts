@@ -65,6 +65,17 @@ describe('enhanceFaces / upscale({ faceEnhance })', () => {
     expect(redAt(out, 390, 230)).toEqual([100, 100, 100]);
   });
 
+  it('reports the faces after the tiles: found, then each restored', async () => {
+    const stages: string[] = [];
+    await upscale(gray(200, 120), createIdentityModel(1), {
+      tile: 64,
+      faceEnhance: { models: standIns([faceAt(0, 0, 60), faceAt(100, 30, 60)]) },
+      onProgress: (p) => stages.push(p.stage === 'faces' ? `faces ${p.facesDone}/${p.facesTotal}` : 'tile'),
+    });
+    // 200x120 in 64-pixel tiles: 4 x 2.
+    expect(stages).toEqual([...Array<string>(8).fill('tile'), 'faces 0/2', 'faces 1/2', 'faces 2/2']);
+  });
+
   it('onlyCenterFace restores one face of two', async () => {
     const seen: Image[] = [];
     const faces = [faceAt(0, 0, 60), faceAt(70, 30, 60)];

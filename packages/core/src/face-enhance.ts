@@ -7,6 +7,8 @@
 import { InvalidOptionError, throwIfAborted } from './errors.js';
 import type { AbortSignalLike } from './signal.js';
 import type { Image } from './image.js';
+import type { FaceProgress } from './progress.js';
+import { now } from './schedule.js';
 import { pasteFaces, type RestoredFace } from './paste-faces.js';
 import { FFHQ_TEMPLATE_512, estimateSimilarityLmeds, type Point } from './similarity-transform.js';
 import { faceMaskFromParsing } from './face-mask.js';
@@ -39,6 +41,8 @@ export interface EnhanceFacesOptions {
   /** Faces whose eyes are closer than this many pixels are left alone (5, as GFPGANer). */
   eyeDistThreshold?: number;
   signal?: AbortSignalLike;
+  /** Called once the faces are found, then after each is restored. */
+  onProgress?: (progress: FaceProgress) => void;
 }
 
 const CROP = 512;
@@ -71,9 +75,14 @@ export function selectFaces(faces: readonly FoundFace[], width: number, height: 
 /** `background` (the input upscaled by `options.upscale`, in any of core's formats) with the input's faces restored in it, in its format. */
 export async function enhanceFaces(input: Image, background: Image, models: FaceModels, options: EnhanceFacesOptions): Promise<Image> {
   const image = toRgb8(input);
+  const started = now();
   const found = await models.detect(image, options.signal);
   const restored: RestoredFace[] = [];
-  for (const face of selectFaces(found, image.width, image.height, options)) {
+  const selected = selectFaces(found, image.width, image.height, options);
+  let done = 0;
+  const report = () => options.onProgress?.({ stage: 'faces', facesDone: done, facesTotal: selected.length, elapsedMs: Math.round(now() - started) });
+  report();
+  for (const face of selected) {
     throwIfAborted(options.signal);
     const estimate = estimateSimilarityLmeds(face.landmarks, FFHQ_TEMPLATE_512);
     if (!estimate) continue;
@@ -85,12 +94,14 @@ export async function enhanceFaces(input: Image, background: Image, models: Face
         { details: { option: 'faceEnhance' } },
       );
     }
-    if (!models.parse) {
+    if (models.parse) {
+      const { logits, classes } = await models.parse(better, options.signal);
+      restored.push({ face: better, affine: estimate.matrix, mask: faceMaskFromParsing(logits, classes, CROP) });
+    } else {
       restored.push({ face: better, affine: estimate.matrix });
-      continue;
     }
-    const { logits, classes } = await models.parse(better, options.signal);
-    restored.push({ face: better, affine: estimate.matrix, mask: faceMaskFromParsing(logits, classes, CROP) });
+    done++;
+    report();
   }
   throwIfAborted(options.signal);
   return pasteFaces(background, restored, options.upscale);

@@ -5,7 +5,7 @@ import type { LoadedModel } from './model.js';
 import { randomImage } from './test-support/images.js';
 import { createToyModel } from './test-support/toy-model.js';
 import { autoTilePad, DEFAULT_MAX_MEMORY, tileMemory } from './tile-policy.js';
-import { tileSettings, upscale, type UpscaleProgress } from './upscale.js';
+import { tileSettings, upscale, type TileProgress } from './upscale.js';
 
 const firstDiff = (a: Image, b: Image): number => a.data.findIndex((v, i) => v !== b.data[i]);
 
@@ -123,8 +123,8 @@ describe('upscale: the caller\'s thread stays responsive', () => {
 
 describe('upscale: progress', () => {
   it('reports elapsed time and an ETA that reaches 0 at the last tile', async () => {
-    const events: UpscaleProgress[] = [];
-    await upscale(randomImage(30, 20, 3), createToyModel({ scale: 2 }), { tile: 8, onProgress: (p) => events.push(p) });
+    const events: TileProgress[] = [];
+    await upscale(randomImage(30, 20, 3), createToyModel({ scale: 2 }), { tile: 8, onProgress: (p) => p.stage === 'inference' && events.push(p) });
     expect(events.length).toBe(12);
     expect(events.every((e) => e.etaMs !== undefined && e.etaMs >= 0)).toBe(true);
     expect(events.at(-1)!.etaMs).toBe(0);

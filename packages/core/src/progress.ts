@@ -1,6 +1,9 @@
 import { now } from './schedule.js';
 
-export interface UpscaleProgress {
+/** What `upscale()` reports: tiles while the model runs, then faces when face enhancement is on. */
+export type UpscaleProgress = TileProgress | FaceProgress;
+
+export interface TileProgress {
   tilesDone: number;
   tilesTotal: number;
   stage: 'inference';
@@ -11,6 +14,15 @@ export interface UpscaleProgress {
    * millisecond of this job, stitching and resampling included); absent before the first tile.
    */
   etaMs?: number;
+}
+
+export interface FaceProgress {
+  stage: 'faces';
+  /** Faces restored so far (0 when detection has just found them). */
+  facesDone: number;
+  facesTotal: number;
+  /** Milliseconds since face enhancement started. */
+  elapsedMs: number;
 }
 
 /** Tracks work done in input pixels and turns it into progress events with an ETA. */
@@ -25,7 +37,7 @@ export class ProgressMeter {
   ) {}
 
   /** Records a finished tile of `pixels` input pixels and returns the event to report. */
-  tileDone(pixels: number): UpscaleProgress {
+  tileDone(pixels: number): TileProgress {
     this.tilesDone += 1;
     this.pixelsDone += pixels;
     const elapsedMs = now() - this.started;

@@ -7,7 +7,7 @@ import { resampleLanczos } from './resample.js';
 import { randomImage } from './test-support/images.js';
 import { referenceEnhance } from './test-support/reference.js';
 import { createIdentityModel, createToyModel } from './test-support/toy-model.js';
-import { upscale, type UpscaleProgress } from './upscale.js';
+import { upscale, type TileProgress } from './upscale.js';
 
 const firstDiff = (a: Image, b: Image): number => a.data.findIndex((v, i) => v !== b.data[i]);
 
@@ -193,8 +193,8 @@ describe('upscale: outscale', () => {
 
 describe('upscale: progress, abort, validation, backend errors', () => {
   it('reports progress for every tile of every pass', async () => {
-    const events: UpscaleProgress[] = [];
-    await upscale(randomImage(10, 10, 4), createToyModel({ scale: 2 }), { tile: 4, onProgress: (p) => events.push({ ...p }) });
+    const events: TileProgress[] = [];
+    await upscale(randomImage(10, 10, 4), createToyModel({ scale: 2 }), { tile: 4, onProgress: (p) => p.stage === 'inference' && events.push({ ...p }) });
     expect(events.length).toBe(18);
     expect(events.map((e) => e.tilesDone)).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
     expect(events.every((e) => e.tilesTotal === 18 && e.stage === 'inference')).toBe(true);
@@ -207,7 +207,7 @@ describe('upscale: progress, abort, validation, backend errors', () => {
       tile: 4,
       signal: controller.signal,
       onProgress: (p) => {
-        if (p.tilesDone === 2) controller.abort(new Error('stop'));
+        if (p.stage === 'inference' && p.tilesDone === 2) controller.abort(new Error('stop'));
       },
     });
     await expect(run).rejects.toBeInstanceOf(AbortedError);

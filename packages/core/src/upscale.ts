@@ -18,7 +18,7 @@ import { planTiles } from './tiling.js';
 import { describe, resolveUpscaleOptions, type ResolvedUpscaleOptions, type UpscaleOptions } from './upscale-options.js';
 
 export { resolveUpscaleOptions, type ResolvedUpscaleOptions, type UpscaleOptions, type FaceEnhanceOption } from './upscale-options.js';
-export type { UpscaleProgress } from './progress.js';
+export type { UpscaleProgress, TileProgress, FaceProgress } from './progress.js';
 
 /** Values copied (extract) or quantised (stitch) between two chances for the event loop to run. */
 const VALUES_PER_SLICE_CHECK = 1 << 14;
@@ -135,7 +135,12 @@ export async function upscale(image: Image, model: LoadedModel, options?: Upscal
   throwIfAborted(opts.signal);
   if (!opts.faceEnhance) return assembly.output;
   const { models, onlyCenterFace } = opts.faceEnhance;
-  return enhanceFaces(image, assembly.output, models, { upscale: opts.outscale, onlyCenterFace: onlyCenterFace ?? false, signal: opts.signal });
+  return enhanceFaces(image, assembly.output, models, {
+    upscale: opts.outscale,
+    onlyCenterFace: onlyCenterFace ?? false,
+    signal: opts.signal,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
 }
 
 function resolveTiles(image: Image, model: LoadedModel, opts: ResolvedUpscaleOptions) {

@@ -75,7 +75,7 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
         outscale: job.input.scale ?? model.scale,
         ...(faceLease ? { faceEnhance: { models: faceLease.model } } : {}),
         signal,
-        onProgress: progress && ((p) => p.etaMs !== undefined && progress.report(job.id, p.etaMs)),
+        onProgress: progress && ((p) => p.stage === 'inference' && p.etaMs !== undefined && progress.report(job.id, p.etaMs)),
       });
       encoded = await encodeImage(output, { format: 'png' });
     } finally {
