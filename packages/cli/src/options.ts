@@ -11,6 +11,15 @@ export interface UpscaleFlags {
   output: string;
   /** A catalog id, an imported id or a file path. */
   model: string;
+  /** `--model a,b,c`: every model, in order (`model` is the first). */
+  models: string[];
+  recursive: boolean;
+  ext: 'auto' | 'png' | 'jpg' | 'webp' | 'avif';
+  suffix: string;
+  overwrite: boolean;
+  json: boolean;
+  /** PNG zlib level 0..9. */
+  compression?: number;
   denoise?: number;
   modelsDir?: string;
   scale?: number;
@@ -87,6 +96,12 @@ function oneOf<T extends string>(flag: string, raw: unknown, values: readonly T[
   return raw as T;
 }
 
+/** A suffix is part of a file name: no directories in it. */
+function suffixOf(raw: unknown): string {
+  if (typeof raw !== 'string' || /[\\/]/.test(raw)) fail('--suffix must be text without / or \\', '--suffix', raw);
+  return raw;
+}
+
 function optionalFaces(raw: Record<string, unknown>): { faces?: FaceFlags } {
   const faces = parseFaceFlags(raw);
   return faces ? { faces } : {};
@@ -100,9 +115,49 @@ const autoOrCount = (flag: string, raw: unknown): number | 'auto' =>
     return value;
   })();
 
+/**
+ * Flags that may come from the environment instead: the flag wins, then SUPERRES_<NAME>, then the
+ * default. Documented in the README's table.
+ */
+export const UPSCALE_ENV: Readonly<Record<string, string>> = {
+  model: 'SUPERRES_MODEL',
+  modelsDir: 'SUPERRES_MODELS_DIR',
+  scale: 'SUPERRES_SCALE',
+  tile: 'SUPERRES_TILE',
+  tilePad: 'SUPERRES_TILE_PAD',
+  prePad: 'SUPERRES_PRE_PAD',
+  denoise: 'SUPERRES_DENOISE',
+  device: 'SUPERRES_DEVICE',
+  threads: 'SUPERRES_THREADS',
+  quality: 'SUPERRES_QUALITY',
+  maxPixels: 'SUPERRES_MAX_PIXELS',
+  ext: 'SUPERRES_EXT',
+  faceModel: 'SUPERRES_FACE_MODEL',
+  faceDetector: 'SUPERRES_FACE_DETECTOR',
+  faceParser: 'SUPERRES_FACE_PARSER',
+};
+
+/** Commander's values with the environment filled in where a flag was not given. */
+export function withEnvironment(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const out = { ...raw };
+  const faceEnhance = env.SUPERRES_FACE_ENHANCE?.trim().toLowerCase();
+  if (out.faceEnhance === undefined && faceEnhance && ['1', 'true', 'yes'].includes(faceEnhance)) out.faceEnhance = true;
+  for (const [key, name] of Object.entries(UPSCALE_ENV)) {
+    // The face models' variables matter only with face enhancement on (they are shared with the server).
+    if (key.startsWith('face') && out.faceEnhance !== true) continue;
+    const value = env[name]?.trim();
+    if (out[key] === undefined && value) out[key] = value;
+  }
+  return out;
+}
+
 export function parseUpscaleFlags(raw: Record<string, unknown>): UpscaleFlags {
   const output = text('--output', raw.output, 'is required');
-  const model = raw.model === undefined ? DEFAULT_MODEL_ID : text('--model', raw.model, 'must be a model id or a file');
+  const models = (raw.model === undefined ? DEFAULT_MODEL_ID : text('--model', raw.model, 'must be a model id or a file'))
+    .split(',')
+    .map((m) => m.trim());
+  if (models.some((m) => m === '')) fail('--model: an empty name in the list', '--model', raw.model);
+  const model = models[0]!;
   const denoise = optional(raw.denoise, (v) => {
     const value = number('--denoise', v);
     if (!(value >= 0 && value <= 1)) fail('--denoise must be a number from 0 to 1', '--denoise', v);
@@ -118,6 +173,17 @@ export function parseUpscaleFlags(raw: Record<string, unknown>): UpscaleFlags {
   return {
     output,
     model,
+    models,
+    recursive: raw.recursive === true,
+    ext: raw.ext === undefined ? 'auto' : oneOf('--ext', raw.ext, ['auto', 'png', 'jpg', 'webp', 'avif'] as const),
+    suffix: raw.suffix === undefined ? '' : suffixOf(raw.suffix),
+    overwrite: raw.overwrite === true,
+    json: raw.json === true,
+    compression: optional(raw.compression, (v) => {
+      const level = integer('--compression', v, 0);
+      if (level > 9) fail('--compression must be 0..9', '--compression', v);
+      return level;
+    }),
     denoise,
     modelsDir: optional(raw.modelsDir, (v) => text('--models-dir', v, 'must not be empty')),
     scale,

@@ -6,9 +6,16 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerFacesCommand } from './commands/faces.js';
 import type { CliIo } from './io.js';
+import { createRequire } from 'node:module';
+import { CliError } from './cli-error.js';
+import { BatchFailed } from './commands/upscale.js';
+import { DoctorFailed, registerDoctorCommand } from './commands/doctor.js';
 import { SIGNAL_EXIT_CODES, stopSignalOf } from './interrupt.js';
 
 export type { CliIo } from './io.js';
+
+/** This package's version, from its package.json (next to dist/ and src/). */
+export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -17,11 +24,13 @@ export const EXIT_USAGE = 2;
 function buildProgram(io: CliIo): Command {
   const program = new Command('superres')
     .description('Image super-resolution with Real-ESRGAN family models on ONNX Runtime')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerUpscaleCommand(program, io);
   registerModelsCommand(program, io);
   registerFacesCommand(program, io);
+  registerDoctorCommand(program, io);
   registerServeCommand(program, io);
   registerWorkerCommand(program, io);
   return program;
@@ -41,6 +50,11 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     if (stop) {
       io.stderr(`\nsuperres: interrupted (${stop}): stopped, nothing was written\n`);
       return SIGNAL_EXIT_CODES[stop];
+    }
+    if (error instanceof BatchFailed || error instanceof DoctorFailed) return EXIT_FAILURE;
+    if (error instanceof CliError) {
+      io.stderr(`superres: ${error.message} [${error.code}]\n`);
+      return error.exitCode;
     }
     if (isSuperresError(error)) {
       io.stderr(`superres: ${error.message} [${error.code}]\n`);

@@ -6,7 +6,7 @@ const WEBP_MAX_SIDE = 16383;
 
 export interface EncodeOptions {
   format: OutputFormat;
-  /** JPEG and WebP quality, 1..100. */
+  /** JPEG, WebP and AVIF quality, 1..100. */
   quality?: number;
   /** PNG zlib level 0..9 (default 2, with adaptive row filters; see below). */
   compressionLevel?: number;
@@ -54,5 +54,8 @@ function encoder(image: Image, options: EncodeOptions): Sharp {
       return pipeline.flatten({ background: '#ffffff' }).jpeg({ quality, mozjpeg: false });
     case 'webp':
       return pipeline.webp({ quality });
+    case 'avif':
+      // AVIF holds 8 bits here (sharp's 10/12-bit AVIF needs a libheif build with them).
+      return pipeline.avif({ quality });
   }
 }

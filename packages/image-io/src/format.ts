@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '@superres/core';
 
-export type OutputFormat = 'png' | 'jpeg' | 'webp';
+export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'avif';
 
 /** Picks the output format from a file name's extension. */
 export function formatFromPath(path: string): OutputFormat {
@@ -8,8 +8,9 @@ export function formatFromPath(path: string): OutputFormat {
   if (ext === 'png') return 'png';
   if (ext === 'jpg' || ext === 'jpeg') return 'jpeg';
   if (ext === 'webp') return 'webp';
+  if (ext === 'avif') return 'avif';
   throw new InvalidOptionError(
-    `Output file must end in .png, .jpg, .jpeg or .webp; got "${path}"`,
+    `Output file must end in .png, .jpg, .jpeg, .webp or .avif; got "${path}"`,
     { details: { option: 'output' } },
   );
 }

@@ -1,122 +1,139 @@
-import { readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { stat } from 'node:fs/promises';
 import {
   DEFAULT_MAX_MEMORY,
   formatByteSize,
   InvalidOptionError,
   ModelNotFoundError,
   parseByteSize,
-  throwIfAborted,
-  upscale,
-  type Image,
   type LoadedModel,
 } from '@superres/core';
 import { DEFAULT_MODEL_ID, DENOISE_MODEL_ID } from '@superres/models';
-import { loadCatalogModel, loadModelFile, writeFileAtomic, type LoadedFaceModels } from '@superres/models/node';
+import { loadCatalogModel, loadModelFile, type LoadedFaceModels } from '@superres/models/node';
 import type { Command } from 'commander';
-import { decodeImage, encodeImageToFile, formatFromPath } from '@superres/image-io';
-import { parseUpscaleFlags, type UpscaleFlags } from '../options.js';
+import { parseUpscaleFlags, withEnvironment, type UpscaleFlags } from '../options.js';
 import type { CliIo } from '../io.js';
-import { createProgressDisplay, type ProgressOutput } from '../progress-display.js';
+import { createProgressDisplay, type ProgressDisplay, type ProgressOutput } from '../progress-display.js';
 import { progressPrinter, storeFor } from './models.js';
 import { openFaceModels } from './face-refs.js';
+import { expandInputs } from '../batch/inputs.js';
+import { isSingleFileOutput, planOutputs } from '../batch/outputs.js';
+import { runBatch, type BatchModel } from '../batch/run-batch.js';
+import { errorObject, resultLine, summarize, summaryLine, type RunSummary } from '../batch/results.js';
 
 export interface UpscaleIo {
   /** Status lines (stderr in the binary). */
   log(line: string): void;
+  /** Result lines (stdout in the binary); default: `log`. */
+  out?(line: string): void;
   /** Where tile progress goes; default: lines through `log`. */
   progress?: ProgressOutput;
   signal?: AbortSignal;
-  /** Environment for SUPERRES_MAX_MEMORY; default process.env. */
+  /** Environment for SUPERRES_* defaults; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-export interface UpscaleSummary {
-  input: { width: number; height: number; channels: number; bitDepth: number };
-  output: { width: number; height: number; channels: number; bitDepth: number; path: string };
-  modelId: string;
-  /** With --face-enhance: the face models used, by role. */
-  faceModels?: LoadedFaceModels['names'];
+export type UpscaleSummary = RunSummary;
+
+/** `superres upscale <inputs...> -o <file|dir> [--model <id|file>[,...]]` */
+export async function runUpscale(inputs: string | readonly string[], rawFlags: Record<string, unknown>, io: UpscaleIo): Promise<UpscaleSummary> {
+  const started = performance.now();
+  const env = io.env ?? process.env;
+  const flags = parseUpscaleFlags(withEnvironment(rawFlags, env));
+  const out = io.out ?? io.log;
+  try {
+    return await run(typeof inputs === 'string' ? [inputs] : inputs, flags, io, env, started);
+  } catch (error) {
+    // With --json, a run that could not go on says so as an object too (the message still goes to stderr).
+    if (flags.json) out(JSON.stringify({ type: 'error', ...errorObject(error) }));
+    throw error;
+  }
 }
 
-/** `superres upscale <input> -o <output> [--model <id|file>]` */
-export async function runUpscale(
-  inputPath: string,
-  rawFlags: Record<string, unknown>,
-  io: UpscaleIo,
-): Promise<UpscaleSummary> {
-  const flags = parseUpscaleFlags(rawFlags);
-  const format = formatFromPath(flags.output);
-  const modelIsFile = await isFile(flags.model);
-  if (flags.denoise !== undefined && (modelIsFile || flags.model !== DENOISE_MODEL_ID)) {
-    throw new InvalidOptionError(`--denoise applies only to --model ${DENOISE_MODEL_ID} (received --model ${JSON.stringify(flags.model)})`, {
+async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, env: Readonly<Record<string, string | undefined>>, started: number): Promise<UpscaleSummary> {
+  const out = io.out ?? io.log;
+  const modelFiles = await Promise.all(flags.models.map(isFile));
+  if (flags.denoise !== undefined && (modelFiles.some(Boolean) || flags.models.some((m) => m !== DENOISE_MODEL_ID))) {
+    throw new InvalidOptionError(`--denoise applies only to --model ${DENOISE_MODEL_ID} (received --model ${JSON.stringify(flags.models.join(','))})`, {
       details: { option: 'denoise' },
     });
   }
-  const maxMemory = flags.maxMemory ?? maxMemoryFromEnv(io.env ?? process.env);
-  // The model loads (a worker starts, ONNX Runtime initialises, the checkpoint converts) while the
-  // input decodes; an input error still comes first, and the model is then released.
-  const opening = openModel(flags, modelIsFile, io);
-  opening.catch(() => undefined);
+  const maxMemory = flags.maxMemory ?? maxMemoryFromEnv(env);
+  // Everything about paths is settled before a model loads: a wrong -o costs no inference.
+  const inputs = await expandInputs(args, { recursive: flags.recursive });
+  const explicitFiles = (await Promise.all(args.map(isFile))).filter(Boolean).length;
+  const single = await isSingleFileOutput(inputs, explicitFiles, flags.output, flags.models.length);
+  const tags = flags.models.length > 1 ? flags.models.map(tagOf) : [''];
+  const planned = await planOutputs(inputs, single, { output: flags.output, ext: flags.ext, suffix: flags.suffix, overwrite: flags.overwrite, modelTags: tags });
+
+  // Face models and the first model load while the first image decodes.
   const openingFaces = flags.faces ? openFaceModels(flags.faces, flags, io) : undefined;
   openingFaces?.catch(() => undefined);
-  const releaseAll = () => {
-    void opening.then((m) => m.release(), () => undefined);
-    void openingFaces?.then((f) => f.release(), () => undefined);
-  };
-  let input: Image;
-  let model: LoadedModel;
+  const models: BatchModel[] = flags.models.map((name, i) => ({ tag: tags[i]!, name, open: () => openModel(flags, name, modelFiles[i]!, io) }));
+  const firstOpening = models[0] ? models[0].open() : undefined;
+  firstOpening?.catch(() => undefined);
+  if (models[0] && firstOpening) models[0] = { ...models[0], open: () => firstOpening };
+
   let faces: LoadedFaceModels | undefined;
+  const displays = new Map<string, ProgressDisplay>();
+  const progressOut = io.progress ?? { write: (t: string) => io.log(t.replace(/\n$/, '')), isTTY: false };
   try {
-    input = await decodeImage(await readFile(inputPath), { maxPixels: flags.maxPixels });
-    [model, faces] = await Promise.all([opening, openingFaces]);
-  } catch (error) {
-    releaseAll();
-    throw error;
-  }
-  const display = flags.quiet
-    ? undefined
-    : createProgressDisplay(io.progress ?? { write: (t) => io.log(t.replace(/\n$/, '')), isTTY: false }, basename(inputPath));
-  let output: Image;
-  try {
-    output = await upscale(input, model, {
-      tile: flags.tile,
-      tilePad: flags.tilePad,
-      prePad: flags.prePad,
-      outscale: flags.scale ?? model.scale,
-      alpha: flags.alpha,
-      ...(maxMemory !== undefined ? { maxMemory } : {}),
-      ...(faces ? { faceEnhance: { models: faces, onlyCenterFace: flags.faces!.onlyCenterFace } } : {}),
-      signal: io.signal,
-      onProgress: display && ((p) => display.update(p)),
+    faces = await openingFaces;
+    const results = await runBatch(planned, models, {
+      upscale: {
+        tile: flags.tile,
+        tilePad: flags.tilePad,
+        prePad: flags.prePad,
+        alpha: flags.alpha,
+        ...(maxMemory !== undefined ? { maxMemory } : {}),
+        ...(faces ? { faceEnhance: { models: faces, onlyCenterFace: flags.faces!.onlyCenterFace } } : {}),
+      },
+      ...(flags.scale !== undefined ? { scale: flags.scale } : {}),
+      encode: { quality: flags.quality, ...(flags.compression !== undefined ? { compressionLevel: flags.compression } : {}) },
+      ...(flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+      ...(flags.quiet
+        ? {}
+        : {
+            onImageStart: (label, index, total) => displays.set(label, createProgressDisplay(progressOut, total > 1 ? `[${index}/${total}] ${label}` : label)),
+            onProgress: (label, _index, _total, p) => displays.get(label)?.update(p),
+            onImageEnd: (label) => {
+              displays.get(label)?.end();
+              displays.delete(label);
+            },
+          }),
+      onResult: (r) => {
+        if (flags.json) out(JSON.stringify(r));
+        else if (r.status === 'failed') io.log(resultLine(r));
+        else out(resultLine(r, faces?.names.restorer));
+      },
     });
+    const summary = summarize(results, performance.now() - started);
+    if (flags.json) out(JSON.stringify({ ...summary, results: undefined }));
+    else if (planned.length > 1) io.log(summaryLine(summary));
+    return summary;
   } finally {
-    display?.end();
-    await Promise.all([model.release(), faces?.release()]);
+    for (const d of displays.values()) d.end();
+    void firstOpening?.then((m) => m.release(), () => undefined);
+    await faces?.release();
+    void openingFaces?.then((f) => f.release(), () => undefined);
   }
-  throwIfAborted(io.signal);
-  // Encoded straight to a temp file (never whole in memory), then renamed into place; interrupted
-  // before the rename, the temp file goes and nothing is written.
-  await writeFileAtomic(flags.output, (temp) => encodeImageToFile(output, temp, { format, quality: flags.quality }), {
-    signal: io.signal,
-  });
-  return {
-    input: describe(input),
-    output: { ...describe(output), path: flags.output },
-    modelId: model.id,
-    ...(faces ? { faceModels: faces.names } : {}),
-  };
 }
 
-/** A path wins when such a file exists; otherwise --model names a catalog or imported model. */
-async function openModel(flags: UpscaleFlags, modelIsFile: boolean, io: UpscaleIo): Promise<LoadedModel> {
+/** A model's name in output file names: the id, or the file name without its extension. */
+function tagOf(name: string): string {
+  const file = name.split(/[\\/]/).pop()!;
+  return file.replace(/\.(pth|pt|onnx|safetensors)$/i, '');
+}
+
+/** A path wins when such a file exists; otherwise the name is a catalog or imported model. */
+async function openModel(flags: UpscaleFlags, name: string, isModelFile: boolean, io: UpscaleIo): Promise<LoadedModel> {
   const session = { threads: flags.threads, device: flags.device, signal: io.signal };
-  if (modelIsFile) return loadModelFile(flags.model, session);
+  if (isModelFile) return loadModelFile(name, session);
   const store = storeFor(flags.modelsDir);
-  if (!(await store.has(flags.model)) && /[\\/]|\.(pth|pt|onnx|safetensors)$/i.test(flags.model)) {
-    throw new ModelNotFoundError(`--model ${flags.model}: no such file, and no model with that id`, { details: { id: flags.model } });
+  if (!(await store.has(name)) && /[\\/]|\.(pth|pt|onnx|safetensors)$/i.test(name)) {
+    throw new ModelNotFoundError(`--model ${name}: no such file, and no model with that id`, { details: { id: name } });
   }
-  return loadCatalogModel(flags.model, {
+  return loadCatalogModel(name, {
     ...session,
     store,
     denoise: flags.denoise,
@@ -136,28 +153,30 @@ async function isFile(path: string): Promise<boolean> {
   );
 }
 
-function describe(image: Image) {
-  return { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth };
-}
-
 export function registerUpscaleCommand(program: Command, io: CliIo): void {
   program
     .command('upscale')
-    .description('Upscale one image')
-    .argument('<input>', 'input image (PNG, JPEG, WebP, TIFF, ...)')
-    .requiredOption('-o, --output <file>', 'output image; .png, .jpg or .webp picks the format')
-    .option('-m, --model <id|file>', 'a catalog or imported model id, or a .pth/.onnx file (a file wins if it exists)', DEFAULT_MODEL_ID)
+    .description('Upscale images: files, directories (-r for subdirectories) or quoted glob patterns')
+    .argument('<inputs...>', 'images (PNG, JPEG, WebP, AVIF, TIFF, ...), directories or patterns such as "photos/**/*.jpg"')
+    .requiredOption('-o, --output <file|dir>', 'output file (one input; .png, .jpg, .webp or .avif picks the format) or directory')
+    .option('-m, --model <id|file>', `a catalog or imported model id, or a .pth/.onnx file (a file wins if it exists); a,b,c runs each (default ${DEFAULT_MODEL_ID})`)
+    .option('-r, --recursive', 'take images from subdirectories of input directories too')
+    .option('--ext <ext>', 'output format in a directory: auto (the input\'s, else png), png, jpg, webp or avif', undefined)
+    .option('--suffix <text>', 'added to output file names in a directory, before the extension')
+    .option('--overwrite', 'replace outputs that exist (in a directory they are skipped by default)')
+    .option('--json', 'one JSON object per image on stdout, then a summary')
     .option('--denoise <0..1>', `denoise strength of ${DENOISE_MODEL_ID}: 0 keeps noise, 1 removes most (the model as released)`)
     .option('--models-dir <dir>', 'models directory (default: $SUPERRES_MODELS_DIR, else ~/.cache/superres/models)')
     .option('-s, --scale <n>', "output scale (any positive number); default: the model's native scale")
-    .option('-t, --tile <n>', 'tile size in input pixels: "auto" fits --max-memory, 0 processes the whole image at once', 'auto')
-    .option('--tile-pad <n>', 'context pixels around each tile: "auto" is the model\'s receptive radius, capped at 32', 'auto')
+    .option('-t, --tile <n>', 'tile size in input pixels: "auto" fits --max-memory, 0 processes the whole image at once (default auto)')
+    .option('--tile-pad <n>', 'context pixels around each tile: "auto" is the model\'s receptive radius, capped at 32 (default auto)')
     .option('--max-memory <size>', `memory budget for automatic tiles, e.g. 512M or 2G (SUPERRES_MAX_MEMORY, default ${formatByteSize(DEFAULT_MAX_MEMORY)})`)
-    .option('--pre-pad <n>', 'reflect padding on the right and bottom edges before inference', '0')
+    .option('--pre-pad <n>', 'reflect padding on the right and bottom edges before inference (default 0)')
     .option('--alpha <mode>', 'alpha channel: "model" (through the network) or "resize"', 'model')
-    .option('--device <device>', 'cpu, cuda, webgpu or auto', 'cpu')
+    .option('--device <device>', 'cpu, cuda, webgpu or auto (default cpu)')
     .option('--threads <n>', 'inference threads (default: runtime choice)')
-    .option('--quality <n>', 'JPEG/WebP quality 1..100', '95')
+    .option('--quality <n>', 'JPEG/WebP/AVIF quality 1..100 (default 95)')
+    .option('--compression <0..9>', 'PNG zlib level (default 2, with adaptive filters)')
     .option('--max-pixels <n>', 'refuse inputs with more pixels than this')
     .option('--face-enhance', 'restore faces with GFPGAN (RetinaFace detection, ParseNet mask), as Real-ESRGAN --face_enhance')
     .option('--face-model <id|file>', 'face restorer: GFPGANv1.4 (default), GFPGANv1.3, an imported id or a checkpoint file')
@@ -165,14 +184,36 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .option('--face-parser <id|file|none>', 'face parser for the paste-back mask: parsenet (default), a file, or none (plain blurred mask)')
     .option('--only-center-face', 'restore only the face nearest the centre')
     .option('-q, --quiet', 'no progress output', false)
-    .action(async (input: string, flags: Record<string, unknown>) => {
-      const summary = await runUpscale(input, flags, {
+    .addHelpText(
+      'after',
+      `
+Examples:
+  superres upscale photo.jpg -o photo-x4.png
+  superres upscale photo.jpg -o photo-x2.webp --scale 2 --model realesr-animevideov3
+  superres upscale photos/ -o out/ -r --ext auto --suffix _x4
+  superres upscale "shots/**/*.png" -o out/ --json > results.ndjson
+  superres upscale photo.jpg -o cmp/ --model realesr-general-x4v3,RealESRGAN_x4plus
+  superres upscale portrait.jpg -o portrait-x2.png --scale 2 --face-enhance
+
+Every flag also reads SUPERRES_<FLAG> from the environment (SUPERRES_MODEL, SUPERRES_TILE, ...).
+Exit codes: 0 all done (or skipped), 1 some image or the model failed, 2 usage, 130 Ctrl-C, 143 SIGTERM.`,
+    )
+    .action(async (inputs: string[], flags: Record<string, unknown>) => {
+      const summary = await runUpscale(inputs, flags, {
         log: (l) => io.stderr(`${l}\n`),
+        out: (l) => io.stdout(`${l}\n`),
         progress: { write: io.stderr, isTTY: io.stderrIsTTY === true, ...(io.columns ? { columns: io.columns } : {}) },
-        signal: io.signal,
+        ...(io.signal ? { signal: io.signal } : {}),
       });
-      const { output: o } = summary;
-      const faces = summary.faceModels ? `, faces ${summary.faceModels.restorer}` : '';
-      io.stdout(`${o.path}: ${o.width}x${o.height}, ${o.channels} channel(s), ${o.bitDepth}-bit (model ${summary.modelId}${faces})\n`);
+      if (summary.failed > 0) throw new BatchFailed(summary.failed);
     });
 }
+
+/** Some images failed: their messages are printed already; the run ends with exit code 1. */
+export class BatchFailed extends Error {
+  constructor(readonly failed: number) {
+    super(`${failed} image(s) failed`);
+    this.name = 'BatchFailed';
+  }
+}
+

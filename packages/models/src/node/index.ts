@@ -9,3 +9,4 @@ export { writeFileAtomic, isTempName, sha256File, sha256Sliced, type AtomicWrite
 export { loadFaceModels, loadFaceDetector, type LoadFaceModelsOptions, type LoadedFaceModels, type LoadedFaceDetector, type FaceModelRef } from './load-face-models.js';
 export { openCatalogSession, type OpenedModel } from './load-catalog-model.js';
 export { openModelFile } from './load-model-file.js';
+export { runtimeReport, type RuntimeReport } from './ort-session.js';

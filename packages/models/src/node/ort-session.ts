@@ -111,3 +111,25 @@ function providerLabel(device: 'cuda' | 'webgpu' | 'cpu'): string {
   return { cuda: 'CUDA execution provider', webgpu: 'WebGPU execution provider', cpu: 'CPU execution provider' }[device];
 }
 
+
+export interface RuntimeReport {
+  /** onnxruntime-node's version. */
+  version: string;
+  /** Execution providers this build knows, and whether each can be used here. */
+  providers: { name: string; usable: boolean; fix?: string }[];
+}
+
+/** What ONNX Runtime offers on this machine (for `superres doctor`); loads onnxruntime-node in this thread. */
+export async function runtimeReport(): Promise<RuntimeReport> {
+  const ort = await loadOrt();
+  const versions = (ort.env as { versions?: Record<string, string> }).versions ?? {};
+  const providers = ort.listSupportedBackends().map((b) => {
+    if (b.name === 'cuda') {
+      const usable = cudaInstalled(ort);
+      return usable ? { name: b.name, usable } : { name: b.name, usable, fix: CUDA_MISSING };
+    }
+    // Providers that come with the build are usable as far as files go; the others need libraries superres does not check.
+    return b.bundled ? { name: b.name, usable: true } : { name: b.name, usable: false, fix: `onnxruntime-node lists ${b.name} but does not ship it: superres does not use it` };
+  });
+  return { version: versions.node ?? versions.common ?? 'unknown', providers };
+}
