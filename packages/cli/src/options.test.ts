@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '@superres/core';
 import { DEFAULT_MODEL_ID } from '@superres/models';
 import { describe, expect, it } from 'vitest';
-import { parseUpscaleFlags } from './options.js';
+import { withEnvironment, parseUpscaleFlags } from './options.js';
 
 const error = (raw: Record<string, unknown>): InvalidOptionError => {
   try {
@@ -17,6 +17,13 @@ describe('parseUpscaleFlags', () => {
     expect(parseUpscaleFlags({ output: 'o.png' })).toEqual({
       output: 'o.png',
       model: DEFAULT_MODEL_ID,
+      models: [DEFAULT_MODEL_ID],
+      recursive: false,
+      ext: 'auto',
+      suffix: '',
+      overwrite: false,
+      json: false,
+      compression: undefined,
       denoise: undefined,
       modelsDir: undefined,
       scale: undefined,
@@ -31,6 +38,23 @@ describe('parseUpscaleFlags', () => {
       maxPixels: undefined,
       quiet: false,
     });
+  });
+
+  it('reads SUPERRES_* where a flag is not given; a flag wins; face variables only with face enhancement', () => {
+    const env = { SUPERRES_MODEL: 'RealESRGAN_x4plus', SUPERRES_TILE: '128', SUPERRES_EXT: 'webp', SUPERRES_FACE_MODEL: 'GFPGANv1.3' };
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, env))).toMatchObject({ model: 'RealESRGAN_x4plus', tile: 128, ext: 'webp' });
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o', tile: '64' }, env)).tile).toBe(64);
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, env)).faces).toBeUndefined();
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, { ...env, SUPERRES_FACE_ENHANCE: '1' })).faces).toMatchObject({ restorer: 'GFPGANv1.3' });
+    expect(() => parseUpscaleFlags(withEnvironment({ output: 'o' }, { SUPERRES_TILE: 'big' }))).toThrow(/--tile/);
+  });
+
+  it('splits --model a,b,c and checks --ext, --suffix and --compression', () => {
+    expect(parseUpscaleFlags({ output: 'o', model: 'a, b.pth,c' }).models).toEqual(['a', 'b.pth', 'c']);
+    expect(() => parseUpscaleFlags({ output: 'o', model: 'a,,b' })).toThrow(/empty name/);
+    expect(() => parseUpscaleFlags({ output: 'o', ext: 'gif' })).toThrow(/--ext must be/);
+    expect(() => parseUpscaleFlags({ output: 'o', suffix: 'a/b' })).toThrow(/--suffix/);
+    expect(() => parseUpscaleFlags({ output: 'o', compression: '10' })).toThrow(/--compression must be 0\.\.9/);
   });
 
   it('turns commander\'s strings into checked values', () => {

@@ -1,4 +1,6 @@
 import { stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { formatFromPath } from '@superres/image-io';
 import {
   DEFAULT_MAX_MEMORY,
   formatByteSize,
@@ -58,6 +60,8 @@ async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, 
     });
   }
   const maxMemory = flags.maxMemory ?? maxMemoryFromEnv(env);
+  // An -o that names a file of a format we cannot write is a usage error, whatever the inputs.
+  if (extname(flags.output) !== '' && !(await isDirectory(flags.output))) formatFromPath(flags.output);
   // Everything about paths is settled before a model loads: a wrong -o costs no inference.
   const inputs = await expandInputs(args, { recursive: flags.recursive });
   const explicitFiles = (await Promise.all(args.map(isFile))).filter(Boolean).length;
@@ -144,6 +148,13 @@ async function openModel(flags: UpscaleFlags, name: string, isModelFile: boolean
 function maxMemoryFromEnv(env: Readonly<Record<string, string | undefined>>): number | undefined {
   const raw = env.SUPERRES_MAX_MEMORY?.trim();
   return raw ? parseByteSize(raw, 'SUPERRES_MAX_MEMORY') : undefined;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 async function isFile(path: string): Promise<boolean> {
