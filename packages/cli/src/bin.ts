@@ -22,11 +22,17 @@ const onSignal = (name: StopSignal) => {
 };
 // Each image is decoded and encoded once: libvips' operation cache would only hold memory.
 configureImageIo({ cache: false });
+// stdout closed early (`superres upscale ... --json | head -1`) is not an error: stop writing to it.
+let stdoutOpen = true;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  stdoutOpen = false;
+});
 process.on('SIGINT', () => onSignal('SIGINT'));
 process.on('SIGTERM', () => onSignal('SIGTERM'));
 
 const code = await runCli(process.argv.slice(2), {
-  stdout: (t) => process.stdout.write(t),
+  stdout: (t) => void (stdoutOpen && process.stdout.write(t)),
   stderr: (t) => process.stderr.write(t),
   stderrIsTTY: process.stderr.isTTY === true,
   ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),

@@ -23,6 +23,7 @@ describe('parseUpscaleFlags', () => {
       suffix: '',
       overwrite: false,
       json: false,
+      strip: false,
       compression: undefined,
       denoise: undefined,
       modelsDir: undefined,

@@ -18,6 +18,8 @@ export interface UpscaleFlags {
   suffix: string;
   overwrite: boolean;
   json: boolean;
+  /** Write no metadata (EXIF, ICC, XMP). */
+  strip: boolean;
   /** PNG zlib level 0..9. */
   compression?: number;
   denoise?: number;
@@ -179,6 +181,7 @@ export function parseUpscaleFlags(raw: Record<string, unknown>): UpscaleFlags {
     suffix: raw.suffix === undefined ? '' : suffixOf(raw.suffix),
     overwrite: raw.overwrite === true,
     json: raw.json === true,
+    strip: raw.strip === true,
     compression: optional(raw.compression, (v) => {
       const level = integer('--compression', v, 0);
       if (level > 9) fail('--compression must be 0..9', '--compression', v);

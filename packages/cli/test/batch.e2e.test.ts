@@ -148,4 +148,29 @@ describe.skipIf(weights.missing || images.missing)(weights.title, () => {
     expect(checks.find((c) => c.name === 'onnxruntime')?.status).toBe('ok');
     expect(checks.find((c) => c.name === 'model realesr-general-x4v3')?.status).toBe('warn');
   });
+
+  it('keeps EXIF (orientation reset), the ICC profile and XMP of a JPEG, or writes none with --strip', async () => {
+    const model = fixture('weights', 'realesr-animevideov3.pth');
+    await sharp(fixture('images', 'set5', 'LRx4', 'baby.png'))
+      .resize(40, 30)
+      .withExifMerge({ IFD0: { Make: 'SuperresCam' } })
+      .withMetadata({ orientation: 6 })
+      .withIccProfile('p3')
+      .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="batch-test"/></rdf:RDF></x:xmpmeta>')
+      .jpeg()
+      .toFile(join(dir, 'tagged.jpg'));
+    const kept = await superres(['upscale', 'tagged.jpg', '-o', 'tagged-x4.jpg', '--model', model, '-q', '--json']);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(lines(kept.stdout)[0]).toMatchObject({ metadata: { exif: true, icc: true, xmp: true } });
+    const meta = await sharp(join(dir, 'tagged-x4.jpg')).metadata();
+    // The rotation was applied: 30x40 upright, 4x.
+    expect([meta.width, meta.height, meta.orientation]).toEqual([120, 160, 1]);
+    expect(meta.exif?.toString('latin1')).toContain('SuperresCam');
+    expect(meta.icc?.length).toBeGreaterThan(100);
+    expect(meta.xmp?.toString('utf8')).toContain('batch-test');
+    const stripped = await superres(['upscale', 'tagged.jpg', '-o', 'stripped.png', '--model', model, '-q', '--strip']);
+    expect(stripped.code, stripped.stderr).toBe(0);
+    const bare = await sharp(join(dir, 'stripped.png')).metadata();
+    expect([bare.exif, bare.icc, bare.xmp]).toEqual([undefined, undefined, undefined]);
+  });
 });

@@ -1,6 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { ImageTooLargeError, type Image } from '@superres/core';
 import type { OutputFormat } from './format.js';
+import { exifWithOrientationReset, iccColourSpace, withExif, type ImageMetadata } from './metadata.js';
 
 const WEBP_MAX_SIDE = 16383;
 
@@ -10,6 +15,15 @@ export interface EncodeOptions {
   quality?: number;
   /** PNG zlib level 0..9 (default 2, with adaptive row filters; see below). */
   compressionLevel?: number;
+  /** The input's metadata to carry into the output (readImageMetadata); absent: none is written. */
+  metadata?: ImageMetadata;
+}
+
+/** What of the metadata made it into the output (AVIF takes no EXIF here; a gray image no RGB profile). */
+export interface EncodeReport {
+  exif: boolean;
+  icc: boolean;
+  xmp: boolean;
 }
 
 /**
@@ -22,18 +36,56 @@ export const DEFAULT_PNG_COMPRESSION = 2;
 
 /** Encodes an Image. PNG keeps 16 bits and gray; JPEG has no alpha, so it is flattened onto white. */
 export async function encodeImage(image: Image, options: EncodeOptions): Promise<Buffer> {
-  return encoder(image, options).toBuffer();
+  return (await encodeWithMetadata(image, options)).bytes;
 }
 
 /**
  * Encodes an Image straight into a file: the encoder streams to disk, so the encoded bytes are
  * never held in memory (a PNG of an 8000x6000 upscale is about 85 MB).
  */
-export async function encodeImageToFile(image: Image, path: string, options: EncodeOptions): Promise<void> {
-  await encoder(image, options).toFile(path);
+export async function encodeImageToFile(image: Image, path: string, options: EncodeOptions): Promise<EncodeReport> {
+  if (!options.metadata) {
+    await (await encoder(image, options)).pipeline.toFile(path);
+    return { exif: false, icc: false, xmp: false };
+  }
+  // EXIF is inserted into the encoded bytes, so with metadata the file is written whole.
+  const { bytes, report } = await encodeWithMetadata(image, options);
+  await writeFile(path, bytes);
+  return report;
 }
 
-function encoder(image: Image, options: EncodeOptions): Sharp {
+async function encodeWithMetadata(image: Image, options: EncodeOptions): Promise<{ bytes: Buffer; report: EncodeReport }> {
+  const { pipeline, cleanup, icc, xmp } = await encoder(image, options);
+  try {
+    let bytes: Buffer = await pipeline.toBuffer();
+    const tiff = options.metadata?.exif;
+    const withTags = tiff ? withExif(bytes, options.format, exifWithOrientationReset(tiff), image.width, image.height) : undefined;
+    if (withTags) bytes = Buffer.from(withTags.buffer, withTags.byteOffset, withTags.byteLength);
+    return { bytes, report: { exif: withTags !== undefined, icc, xmp } };
+  } finally {
+    await cleanup();
+  }
+}
+
+async function encoder(image: Image, options: EncodeOptions): Promise<{ pipeline: Sharp; cleanup(): Promise<void>; icc: boolean; xmp: boolean }> {
+  const pipeline = formatted(image, options);
+  const { metadata } = options;
+  let cleanup = async () => undefined as void;
+  // sharp takes a profile by path: the input's goes through a temporary file. The pixels are sRGB
+  // (decoding converted them); withIccProfile converts them back and embeds the profile.
+  const icc = metadata?.icc !== undefined && image.channels >= 3 && iccColourSpace(metadata.icc) === 'RGB';
+  if (icc) {
+    const path = join(tmpdir(), `superres-icc-${randomBytes(8).toString('hex')}.icc`);
+    await writeFile(path, metadata!.icc!);
+    pipeline.withIccProfile(path);
+    cleanup = () => rm(path, { force: true });
+  }
+  const xmp = metadata?.xmp !== undefined;
+  if (xmp) pipeline.withXmp(metadata!.xmp!);
+  return { pipeline, cleanup, icc, xmp };
+}
+
+function formatted(image: Image, options: EncodeOptions): Sharp {
   const { format, quality = 95, compressionLevel = DEFAULT_PNG_COMPRESSION } = options;
   if (format === 'webp' && (image.width > WEBP_MAX_SIDE || image.height > WEBP_MAX_SIDE)) {
     throw new ImageTooLargeError(

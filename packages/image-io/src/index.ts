@@ -4,6 +4,8 @@ import sharp from 'sharp';
 export { decodeImage, DEFAULT_MAX_INPUT_PIXELS, type DecodeOptions } from './decode.js';
 export { encodeImage, encodeImageToFile, DEFAULT_PNG_COMPRESSION, type EncodeOptions } from './encode.js';
 export { formatFromPath, type OutputFormat } from './format.js';
+export { readImageMetadata, exifWithOrientationReset, type ImageMetadata } from './metadata.js';
+export type { EncodeReport } from './encode.js';
 
 export interface ImageIoSettings {
   /** libvips threads per image operation (sharp's default: one per core). */

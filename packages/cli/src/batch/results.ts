@@ -13,6 +13,10 @@ export interface ImageResult {
   /** Bytes written. */
   bytes?: number;
   timings_ms?: { decode: number; upscale: number; encode: number };
+  /** Which of the input's metadata the output carries. */
+  metadata?: { exif: boolean; icc: boolean; xmp: boolean };
+  /** Something worth knowing about this image (an animated input, ...). */
+  note?: string;
   error?: { code: string; message: string };
 }
 
@@ -42,7 +46,8 @@ export function resultLine(r: ImageResult, faces?: string): string {
   if (r.status === 'skipped') return `${r.output}: exists, skipped (--overwrite replaces it)`;
   if (r.status === 'failed') return `superres: ${r.input}: ${r.error!.message} [${r.error!.code}]`;
   const o = r.output_size!;
-  return `${r.output}: ${o.width}x${o.height}, ${o.channels} channel(s), ${o.bit_depth}-bit (model ${r.model}${faces ? `, faces ${faces}` : ''})`;
+  const note = r.note ? `; ${r.note}` : '';
+  return `${r.output}: ${o.width}x${o.height}, ${o.channels} channel(s), ${o.bit_depth}-bit (model ${r.model}${faces ? `, faces ${faces}` : ''})${note}`;
 }
 
 export function summaryLine(s: RunSummary): string {

@@ -7,7 +7,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { throwIfAborted, upscale, type Image, type LoadedModel, type UpscaleOptions } from '@superres/core';
-import { decodeImage, encodeImageToFile, type EncodeOptions } from '@superres/image-io';
+import { decodeImage, encodeImageToFile, readImageMetadata, type EncodeOptions, type EncodeReport, type ImageMetadata } from '@superres/image-io';
 import { writeFileAtomic } from '@superres/models/node';
 import type { PlannedOutput } from './outputs.js';
 import { errorObject, type ImageResult } from './results.js';
@@ -26,7 +26,9 @@ export interface BatchOptions {
   upscale: Omit<UpscaleOptions, 'signal' | 'onProgress'>;
   /** The scale asked for; default: each model's own. */
   scale?: number;
-  encode: Omit<EncodeOptions, 'format'>;
+  encode: Omit<EncodeOptions, 'format' | 'metadata'>;
+  /** Carry EXIF, ICC and XMP from each input to its output (false: --strip). */
+  keepMetadata: boolean;
   maxPixels?: number;
   signal?: AbortSignal;
   /** Progress of image `index` (1-based) of `total`. */
@@ -41,18 +43,22 @@ const sizeOf = (i: Image) => ({ width: i.width, height: i.height, channels: i.ch
 
 interface Decoded {
   image?: Image;
+  metadata?: ImageMetadata;
   error?: unknown;
   ms: number;
 }
 
-function decode(path: string, maxPixels: number | undefined): Promise<Decoded> {
+async function decode(path: string, options: BatchOptions): Promise<Decoded> {
   const started = performance.now();
-  return readFile(path)
-    .then((bytes) => decodeImage(bytes, maxPixels !== undefined ? { maxPixels } : {}))
-    .then(
-      (image) => ({ image, ms: elapsed(started) }),
-      (error: unknown) => ({ error, ms: elapsed(started) }),
-    );
+  try {
+    const bytes = await readFile(path);
+    const image = await decodeImage(bytes, options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {});
+    // Frames are counted even with --strip: an animated input is reported as such.
+    const metadata = await readImageMetadata(bytes);
+    return { image, metadata: options.keepMetadata ? metadata : { pages: metadata.pages }, ms: elapsed(started) };
+  } catch (error) {
+    return { error, ms: elapsed(started) };
+  }
 }
 
 export async function runBatch(planned: readonly PlannedOutput[], models: readonly BatchModel[], options: BatchOptions): Promise<ImageResult[]> {
@@ -73,7 +79,7 @@ export async function runBatch(planned: readonly PlannedOutput[], models: readon
       index++;
       record({ type: 'image', input: p.input.path, output: p.output, model: entry.name, status: 'skipped' });
     }
-    let next = work.length > 0 ? decode(work[0]!.input.path, options.maxPixels) : undefined;
+    let next = work.length > 0 ? decode(work[0]!.input.path, options) : undefined;
     let writing: Promise<void> | undefined;
     try {
       for (let i = 0; i < work.length; i++) {
@@ -81,7 +87,7 @@ export async function runBatch(planned: readonly PlannedOutput[], models: readon
         index++;
         const label = item.input.relative;
         const decoded = await next!;
-        next = i + 1 < work.length ? decode(work[i + 1]!.input.path, options.maxPixels) : undefined;
+        next = i + 1 < work.length ? decode(work[i + 1]!.input.path, options) : undefined;
         throwIfAborted(options.signal);
         const base = { type: 'image' as const, input: item.input.path, output: item.output };
         if (!decoded.image) {
@@ -112,9 +118,20 @@ export async function runBatch(planned: readonly PlannedOutput[], models: readon
         await writing;
         throwIfAborted(options.signal);
         const inputSize = sizeOf(decoded.image);
-        writing = encodeTo(item, output, options).then(
-          ({ bytes, ms }) =>
-            record({ ...base, model: modelId, status: 'done', input_size: inputSize, output_size: sizeOf(output), bytes, timings_ms: { decode: decoded.ms, upscale: upscaleMs, encode: ms } }),
+        const pages = decoded.metadata?.pages ?? 1;
+        writing = encodeTo(item, output, decoded.metadata, options).then(
+          ({ bytes, ms, kept }) =>
+            record({
+              ...base,
+              model: modelId,
+              status: 'done',
+              input_size: inputSize,
+              output_size: sizeOf(output),
+              bytes,
+              timings_ms: { decode: decoded.ms, upscale: upscaleMs, encode: ms },
+              metadata: kept,
+              ...(pages > 1 ? { note: `animated input (${pages} frames): the first frame was upscaled` } : {}),
+            }),
           (error: unknown) => {
             throwIfAborted(options.signal);
             record({ ...base, model: modelId, status: 'failed', input_size: inputSize, error: errorObject(error) });
@@ -132,10 +149,16 @@ export async function runBatch(planned: readonly PlannedOutput[], models: readon
   return results;
 }
 
-async function encodeTo(item: PlannedOutput, image: Image, options: BatchOptions): Promise<{ bytes: number; ms: number }> {
+async function encodeTo(item: PlannedOutput, image: Image, metadata: ImageMetadata | undefined, options: BatchOptions): Promise<{ bytes: number; ms: number; kept: EncodeReport }> {
   const started = performance.now();
-  await writeFileAtomic(item.output, (temp) => encodeImageToFile(image, temp, { ...options.encode, format: item.format }), {
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  return { bytes: (await stat(item.output)).size, ms: elapsed(started) };
+  let kept: EncodeReport = { exif: false, icc: false, xmp: false };
+  const carried = metadata && (metadata.exif || metadata.icc || metadata.xmp) ? metadata : undefined;
+  await writeFileAtomic(
+    item.output,
+    async (temp) => {
+      kept = await encodeImageToFile(image, temp, { ...options.encode, format: item.format, ...(carried ? { metadata: carried } : {}) });
+    },
+    { ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  return { bytes: (await stat(item.output)).size, ms: elapsed(started), kept };
 }

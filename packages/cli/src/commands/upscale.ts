@@ -75,7 +75,17 @@ async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, 
   const models: BatchModel[] = flags.models.map((name, i) => ({ tag: tags[i]!, name, open: () => openModel(flags, name, modelFiles[i]!, io) }));
   const firstOpening = models[0] ? models[0].open() : undefined;
   firstOpening?.catch(() => undefined);
-  if (models[0] && firstOpening) models[0] = { ...models[0], open: () => firstOpening };
+  // runBatch releases what it opens; the first model, opened early, is released here if it never asked for it.
+  let firstTaken = false;
+  if (models[0] && firstOpening) {
+    models[0] = {
+      ...models[0],
+      open: () => {
+        firstTaken = true;
+        return firstOpening;
+      },
+    };
+  }
 
   let faces: LoadedFaceModels | undefined;
   const displays = new Map<string, ProgressDisplay>();
@@ -92,6 +102,7 @@ async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, 
         ...(faces ? { faceEnhance: { models: faces, onlyCenterFace: flags.faces!.onlyCenterFace } } : {}),
       },
       ...(flags.scale !== undefined ? { scale: flags.scale } : {}),
+      keepMetadata: !flags.strip,
       encode: { quality: flags.quality, ...(flags.compression !== undefined ? { compressionLevel: flags.compression } : {}) },
       ...(flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
@@ -117,9 +128,9 @@ async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, 
     return summary;
   } finally {
     for (const d of displays.values()) d.end();
-    void firstOpening?.then((m) => m.release(), () => undefined);
+    // Awaited: the process ends its workers next, and a worker must not be ended inside a release.
+    if (!firstTaken) await firstOpening?.then((m) => m.release(), () => undefined);
     await faces?.release();
-    void openingFaces?.then((f) => f.release(), () => undefined);
   }
 }
 
@@ -176,6 +187,7 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .option('--suffix <text>', 'added to output file names in a directory, before the extension')
     .option('--overwrite', 'replace outputs that exist (in a directory they are skipped by default)')
     .option('--json', 'one JSON object per image on stdout, then a summary')
+    .option('--strip', 'write no metadata (by default EXIF, ICC profile and XMP are carried from each input)')
     .option('--denoise <0..1>', `denoise strength of ${DENOISE_MODEL_ID}: 0 keeps noise, 1 removes most (the model as released)`)
     .option('--models-dir <dir>', 'models directory (default: $SUPERRES_MODELS_DIR, else ~/.cache/superres/models)')
     .option('-s, --scale <n>', "output scale (any positive number); default: the model's native scale")
