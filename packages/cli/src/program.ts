@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { CliError } from './cli-error.js';
 import { BatchFailed } from './commands/upscale.js';
 import { DoctorFailed, registerDoctorCommand } from './commands/doctor.js';
+import { registerCompareCommand } from './commands/compare.js';
 import { SIGNAL_EXIT_CODES, stopSignalOf } from './interrupt.js';
 
 export type { CliIo } from './io.js';
@@ -31,6 +32,7 @@ function buildProgram(io: CliIo): Command {
   registerModelsCommand(program, io);
   registerFacesCommand(program, io);
   registerDoctorCommand(program, io);
+  registerCompareCommand(program, io);
   registerServeCommand(program, io);
   registerWorkerCommand(program, io);
   return program;

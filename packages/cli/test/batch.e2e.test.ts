@@ -102,6 +102,30 @@ describe.skipIf(weights.missing || images.missing)(weights.title, () => {
     expect(await sharp(join(dir, 'cmp_tiny-x2.png')).metadata()).toMatchObject({ width: 252 });
   });
 
+  it('compare: a Lanczos baseline and each model side by side, the model panel pixel for pixel the plain upscale', async () => {
+    const result = await superres(['compare', 'in/baby.png', '-m', model, '-o', 'compare.png', '-q']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Lanczos | realesr-animevideov3 at x4');
+    const meta = await sharp(join(dir, 'compare.png')).metadata();
+    // Two 504-pixel panels with 8-pixel gaps, under a 36-pixel caption.
+    expect([meta.width, meta.height]).toEqual([8 + 504 + 8 + 504 + 8, 36 + 504 + 8]);
+    await superres(['upscale', 'in/baby.png', '-o', 'plain-x4.png', '--model', model, '-q', '--overwrite']);
+    const panel = await sharp(join(dir, 'compare.png')).extract({ left: 520, top: 36, width: 504, height: 504 }).removeAlpha().raw().toBuffer();
+    const plain = await sharp(join(dir, 'plain-x4.png')).raw().toBuffer();
+    expect(panel.equals(plain)).toBe(true);
+  });
+
+  it('an animated input: the first frame is upscaled, and the result says so', async () => {
+    const frame = (background: string) => sharp({ create: { width: 16, height: 12, channels: 3, background } }).png().toBuffer();
+    await sharp([await frame('#ff0000'), await frame('#0000ff')], { join: { animated: true } }).webp().toFile(join(dir, 'anim.webp'));
+    const result = await superres(['upscale', 'anim.webp', '-o', 'anim-x4.png', '--model', model, '-q', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(lines(result.stdout)[0]).toMatchObject({ status: 'done', note: 'animated input (2 frames): the first frame was upscaled', output_size: { width: 64, height: 48 } });
+    // The first frame is red.
+    const { data } = await sharp(join(dir, 'anim-x4.png')).raw().toBuffer({ resolveWithObject: true });
+    expect(data[0]! > 200 && data[2]! < 60).toBe(true);
+  });
+
   it('one bad image does not stop the batch: the others are written, exit 1, a summary names it', async () => {
     await mkdir(join(dir, 'mixed'), { recursive: true });
     await copyFile(join(dir, 'in', 'baby.png'), join(dir, 'mixed', 'a.png'));

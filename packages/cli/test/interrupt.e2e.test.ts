@@ -66,6 +66,29 @@ describe.skipIf(weights.missing || !built)(title, () => {
     });
   }
 
+  it('SIGINT in the second image of a batch: exit 130, the first output whole, nothing else written', async () => {
+    const out = await mkdtemp(join(dir, 'batch-'));
+    const inputs = [fixture('images', 'set5', 'LRx4', 'baby.png'), fixture('images', 'realesrgan', 'OST_009.png')];
+    const child = spawn(process.execPath, [bin, 'upscale', ...inputs, '-o', out, '--model', fixture('weights', 'realesr-animevideov3.pth'), '--tile', '32'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // The second image ([2/2]) is running its tiles: interrupt it.
+      if (!sent && /\[2\/2\] OST_009\.png: tile 3\//.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(sent, stderr).toBe(true);
+    expect(code).toBe(130);
+    expect(await readdir(out)).toEqual(['baby.png']);
+    expect((await sharp(join(out, 'baby.png')).metadata()).width).toBe(504);
+  });
+
   it('writes a plain progress line per tile, with an ETA, when stderr is not a terminal', async () => {
     const out = await mkdtemp(join(dir, 'lines-'));
     const done = await upscaleChild(out, ['--tile', '160']);

@@ -6,6 +6,7 @@ export { encodeImage, encodeImageToFile, DEFAULT_PNG_COMPRESSION, type EncodeOpt
 export { formatFromPath, type OutputFormat } from './format.js';
 export { readImageMetadata, exifWithOrientationReset, type ImageMetadata } from './metadata.js';
 export type { EncodeReport } from './encode.js';
+export { composeRow, type Panel } from './compose.js';
 
 export interface ImageIoSettings {
   /** libvips threads per image operation (sharp's default: one per core). */

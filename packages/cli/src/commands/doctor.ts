@@ -99,6 +99,7 @@ export function registerDoctorCommand(program: Command, io: CliIo): void {
     .option('--models-dir <dir>', 'models directory (default: $SUPERRES_MODELS_DIR, else ~/.cache/superres/models)')
     .option('--no-verify', 'skip re-hashing the installed weights')
     .option('--json', 'print JSON', false)
+    .addHelpText('after', '\nExamples:\n  superres doctor\n  superres doctor --no-verify --json')
     .action(async (flags: { modelsDir?: string; verify: boolean; json: boolean }) => {
       const checks = await runDoctor(flags);
       if (flags.json) io.stdout(`${JSON.stringify({ checks }, null, 2)}\n`);

@@ -69,6 +69,7 @@ export function registerFacesCommand(program: Command, io: CliIo): void {
     .option('--threads <n>', 'inference threads (default: runtime choice)')
     .option('--json', 'print JSON', false)
     .option('-q, --quiet', 'no download progress', false)
+    .addHelpText('after', '\nExamples:\n  superres faces detect photo.jpg\n  superres faces detect photo.jpg --json --face-detector retinaface_mobile0.25')
     .action(async (image: string, flags: { faceDetector?: string; modelsDir?: string; threads?: string; json: boolean; quiet: boolean }) => {
       const threads = flags.threads === undefined ? undefined : integer('--threads', flags.threads, 1);
       const { faceDetector, modelsDir, quiet } = flags;

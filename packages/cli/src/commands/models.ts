@@ -25,7 +25,13 @@ export function progressPrinter(log: (line: string) => void): (p: DownloadProgre
 export function registerModelsCommand(program: Command, io: CliIo): void {
   const out = (line: string) => io.stdout(`${line}\n`);
   const err = (line: string) => io.stderr(`${line}\n`);
-  const models = program.command('models').description('List, download, verify, import and remove models');
+  const models = program
+    .command('models')
+    .description('List, download, verify, import and remove models')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  superres models list\n  superres models pull RealESRGAN_x4plus GFPGANv1.4\n  superres models import mine.pth --id my-model\n  superres models inspect mine.pth',
+    );
 
   models
     .command('list')

@@ -140,6 +140,11 @@ function tagOf(name: string): string {
   return file.replace(/\.(pth|pt|onnx|safetensors)$/i, '');
 }
 
+/** Opens one upscaler by name (a file if one exists, else an id) with the flags' session settings. */
+export async function openUpscaler(flags: UpscaleFlags, name: string, io: UpscaleIo): Promise<LoadedModel> {
+  return openModel(flags, name, await isFile(name), io);
+}
+
 /** A path wins when such a file exists; otherwise the name is a catalog or imported model. */
 async function openModel(flags: UpscaleFlags, name: string, isModelFile: boolean, io: UpscaleIo): Promise<LoadedModel> {
   const session = { threads: flags.threads, device: flags.device, signal: io.signal };

@@ -12,6 +12,8 @@ export type WorkerRequest =
   | { op: 'runNamed'; id: number; session: number; inputs: Record<string, { data: Float32Array; dims: number[] }> }
   | { op: 'convert'; id: number; request: ConvertRequest }
   | { op: 'warm'; id: number }
+  /** Answered once every message before it is handled: the pool's last word before it ends a worker. */
+  | { op: 'drain'; id: number }
   | { op: 'close'; session: number };
 
 /** A SuperresError (or any error) as plain data: it crosses the thread boundary by structured clone. */

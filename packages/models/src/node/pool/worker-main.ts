@@ -105,7 +105,9 @@ async function handle(message: WorkerRequest): Promise<void> {
   let reply: WorkerReply;
   let transfer: ArrayBuffer[] = [];
   try {
-    if (message.op === 'warm') {
+    if (message.op === 'drain') {
+      reply = { id: message.id, ok: true, value: null };
+    } else if (message.op === 'warm') {
       ort ??= await loadOrt();
       reply = { id: message.id, ok: true, value: null };
     } else if (message.op === 'open') {

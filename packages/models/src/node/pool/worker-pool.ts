@@ -341,6 +341,18 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
         }
         if (slots.some((s) => s.task)) await new Promise<void>((resolve) => (drained = resolve));
         sessions.clear();
+        // Releases are posted without a reply; a worker ended inside one (ONNX Runtime freeing a
+        // session) aborts the whole process. Each worker answers a last request once the messages
+        // before it are handled, and only then is it ended.
+        await Promise.all(
+          slots.map(
+            (slot) =>
+              new Promise<void>((resolve) => {
+                const task: Task = { request: { op: 'drain', id: nextId++ }, transfer: [], resolve: () => resolve(), reject: () => resolve(), settled: false };
+                dispatch(slot, task);
+              }),
+          ),
+        );
         await Promise.all(slots.splice(0).map((s) => s.worker.terminate()));
       })();
       return closing;
