@@ -13,6 +13,7 @@ import { DEFAULT_MODEL_ID, DENOISE_MODEL_ID } from '@superres/models';
 import { loadCatalogModel, loadModelFile, type LoadedFaceModels } from '@superres/models/node';
 import type { Command } from 'commander';
 import { parseUpscaleFlags, withEnvironment, type UpscaleFlags } from '../options.js';
+import { loadConfigFile, withConfigFile } from '../config-file.js';
 import type { CliIo } from '../io.js';
 import { createProgressDisplay, type ProgressDisplay, type ProgressOutput } from '../progress-display.js';
 import { progressPrinter, storeFor } from './models.js';
@@ -40,7 +41,9 @@ export type UpscaleSummary = RunSummary;
 export async function runUpscale(inputs: string | readonly string[], rawFlags: Record<string, unknown>, io: UpscaleIo): Promise<UpscaleSummary> {
   const started = performance.now();
   const env = io.env ?? process.env;
-  const flags = parseUpscaleFlags(withEnvironment(rawFlags, env));
+  // Flags, then SUPERRES_* variables, then the config file, then defaults.
+  const file = await loadConfigFile(typeof rawFlags.config === 'string' ? rawFlags.config : undefined, env);
+  const flags = parseUpscaleFlags(withConfigFile(withEnvironment(rawFlags, env), file));
   const out = io.out ?? io.log;
   try {
     return await run(typeof inputs === 'string' ? [inputs] : inputs, flags, io, env, started);
@@ -211,7 +214,8 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .option('--face-detector <id|file>', 'face detector: retinaface_resnet50 (default), retinaface_mobile0.25, an imported id or a file')
     .option('--face-parser <id|file|none>', 'face parser for the paste-back mask: parsenet (default), a file, or none (plain blurred mask)')
     .option('--only-center-face', 'restore only the face nearest the centre')
-    .option('-q, --quiet', 'no progress output', false)
+    .option('--config <file>', 'defaults for these options from a JSON file (SUPERRES_CONFIG; default ./superres.config.json when present)')
+    .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
       `
@@ -223,7 +227,8 @@ Examples:
   superres upscale photo.jpg -o cmp/ --model realesr-general-x4v3,RealESRGAN_x4plus
   superres upscale portrait.jpg -o portrait-x2.png --scale 2 --face-enhance
 
-Every flag also reads SUPERRES_<FLAG> from the environment (SUPERRES_MODEL, SUPERRES_TILE, ...).
+Every flag also reads SUPERRES_<FLAG> from the environment (SUPERRES_MODEL, SUPERRES_TILE, ...), then
+a config file ({"model": "RealESRGAN_x4plus", "tile": 256, "ext": "webp"}); a flag wins over both.
 Exit codes: 0 all done (or skipped), 1 some image or the model failed, 2 usage, 130 Ctrl-C, 143 SIGTERM.`,
     )
     .action(async (inputs: string[], flags: Record<string, unknown>) => {
