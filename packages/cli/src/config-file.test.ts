@@ -20,7 +20,9 @@ describe('config file', () => {
   it('superres.config.json in the working directory sets defaults; SUPERRES_* and flags win over it', async () => {
     await writeFile(join(dir, 'superres.config.json'), JSON.stringify({ model: 'RealESRGAN_x4plus', tile: 256, ext: 'webp', 'face-enhance': true, 'face-parser': 'none', overwrite: true }));
     const fromFile = await flagsFrom({ output: 'o' }, {}, dir);
-    expect(fromFile).toMatchObject({ model: 'RealESRGAN_x4plus', tile: 256, ext: 'webp', overwrite: true, faces: { parser: undefined } });
+    expect(fromFile).toMatchObject({ model: 'RealESRGAN_x4plus', tile: 256, ext: 'webp', overwrite: true });
+    // "face-parser": "none": the plain mask, no parser.
+    expect(fromFile.faces).toEqual({ restorer: 'GFPGANv1.4', detector: 'retinaface_resnet50', onlyCenterFace: false });
     expect((await flagsFrom({ output: 'o' }, { SUPERRES_TILE: '64' }, dir)).tile).toBe(64);
     expect((await flagsFrom({ output: 'o', tile: '32' }, { SUPERRES_TILE: '64' }, dir)).tile).toBe(32);
   });
