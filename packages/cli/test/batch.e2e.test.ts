@@ -22,9 +22,9 @@ interface Result {
 }
 
 let dir: string;
-function superres(args: string[]): Promise<Result> {
+function superres(args: string[], cwd = dir): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: dir, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [bin, ...args], { cwd, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -84,6 +84,16 @@ describe.skipIf(weights.missing || images.missing)(weights.title, () => {
     expect((await readdir(join(dir, 'globbed'), { recursive: true })).sort()).toEqual(['baby_x4.webp', 'bird-alpha_x4.webp', 'deeper', 'deeper/head-gray_x4.webp']);
     const flat = await superres(['upscale', 'in', '-o', 'flat', '--model', model, '--json', '-q']);
     expect(lines(flat.stdout).pop()).toMatchObject({ done: 3 });
+  });
+
+  it('reads defaults from superres.config.json in the working directory; a flag wins', async () => {
+    const project = join(dir, 'project');
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, 'superres.config.json'), JSON.stringify({ model, ext: 'webp', suffix: '_cfg', scale: 2 }));
+    const result = await superres(['upscale', join(dir, 'in', 'baby.png'), join(dir, 'in', 'bird.jpg'), '-o', 'out', '-q', '--ext', 'png'], project);
+    expect(result.code, result.stderr).toBe(0);
+    expect((await readdir(join(project, 'out'))).sort()).toEqual(['baby_cfg.png', 'bird_cfg.png']);
+    expect((await sharp(join(project, 'out', 'baby_cfg.png')).metadata()).width).toBe(252);
   });
 
   it('writes every output format', async () => {
