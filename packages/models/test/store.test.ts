@@ -198,7 +198,13 @@ describe('download errors', () => {
   it('names the URL and the status of a 404', async () => {
     const error = await thrown(store().pull(ANIME));
     expect(error).toBeInstanceOf(DownloadError);
-    expect(error?.message).toBe(`Download of ${base()}/${ANIME}.pth failed: the server answered HTTP 404 Not Found`);
+    expect(error?.message).toBe(
+      `Download of ${base()}/${ANIME}.pth failed: the server answered HTTP 404 Not Found. ` +
+        `Model "${ANIME}" is looked for at ${join(dir, `${ANIME}.pth`)}: copy ${ANIME}.pth there, ` +
+        `or set SUPERRES_MODELS_BASE_URL to a mirror that serves ${ANIME}.pth, ` +
+        `or run "superres models pull ${ANIME}" on a machine with internet access and copy the models directory`,
+    );
+    expect((error as { details?: unknown } | undefined)?.details).toMatchObject({ id: ANIME, url: `${base()}/${ANIME}.pth`, reason: `Download of ${base()}/${ANIME}.pth failed: the server answered HTTP 404 Not Found` });
     expect(await readdir(dir)).toEqual([]);
   });
 

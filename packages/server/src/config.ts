@@ -69,7 +69,8 @@ const TABLE = [
   ['host', 'SUPERRES_HOST', text, '127.0.0.1', 'Address to listen on. Use 0.0.0.0 only behind a proxy you trust.'],
   ['publicUrl', 'SUPERRES_PUBLIC_URL', url, 'http://HOST:PORT', 'Base URL clients reach the server at (output and fetch_result URLs).'],
   ['dataDir', 'SUPERRES_DATA_DIR', text, '$XDG_DATA_HOME/superres or ~/.local/share/superres', 'Job records, generated keys, local outputs.'],
-  ['modelsDir', 'SUPERRES_MODELS_DIR', text, '~/.cache/superres/models', 'Model weights and converted graphs (shared with the CLI).'],
+  ['modelsDir', 'SUPERRES_MODELS_DIR', text, '$XDG_CACHE_HOME/superres/models, else ~/.cache/superres/models', 'Model weights and converted graphs (shared with the CLI).'],
+  ['defaultModel', 'SUPERRES_DEFAULT_MODEL', modelId, 'realesr-general-x4v3', 'The model of requests that name none (`model_id` absent): a catalog id or one imported with `load_model`.'],
   ['apiKeys', 'SUPERRES_API_KEYS', list, '(generated)', 'Comma-separated API keys. None: one is generated at first start, stored in the data dir and printed once.'],
   ['adminKeys', 'SUPERRES_ADMIN_KEYS', list, '(generated)', 'Comma-separated admin keys (management routes; also valid API keys). None: generated like the API key.'],
   ['redisUrl', 'SUPERRES_REDIS_URL', text, '(unset: embedded queue)', 'Redis URL: jobs go to BullMQ and any number of `superres worker` processes.'],
@@ -143,6 +144,7 @@ export interface ServerConfig {
   uploadQuotaBytes: number;
   computeQuotaMs: number;
   modelCacheSize: number;
+  defaultModel: string;
   faceModel: string;
   faceDetector: string;
   /** `none`: no parsing, the plain mask. */
@@ -190,6 +192,7 @@ const DEFAULTS = {
   uploadQuotaBytes: 512 * 1024 * 1024,
   computeQuotaMs: 3_600_000,
   modelCacheSize: 2,
+  defaultModel: 'realesr-general-x4v3',
   faceModel: 'GFPGANv1.4',
   faceDetector: 'retinaface_resnet50',
   faceParser: 'parsenet',

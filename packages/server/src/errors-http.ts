@@ -2,10 +2,14 @@
  * The one place that maps error codes to HTTP answers. Unknown errors become 500 with a generic
  * message: internals (stacks, paths, driver messages) never reach the client.
  */
-import { isSuperresError } from '@superres/core';
-import { ServerError } from './errors.js';
+import { isSuperresError, type ErrorCode } from '@superres/core';
+import { ServerError, type ServerErrorCode } from './errors.js';
 
-export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
+/** Every code an answer can carry: the library's, the server's own, and E_INTERNAL. */
+export type HttpErrorCode = ErrorCode | ServerErrorCode | 'E_INTERNAL';
+
+/** Typed against every code: a new code without a status does not compile (instead of becoming 500). */
+export const HTTP_STATUS_BY_CODE: Readonly<Record<HttpErrorCode, number>> = {
   E_INVALID_OPTION: 400,
   E_INVALID_REQUEST: 400,
   E_URL_REFUSED: 400,
@@ -26,8 +30,6 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   E_SERVICE_UNAVAILABLE: 503,
   E_UNAVAILABLE: 501,
   E_DOWNLOAD: 502,
-  E_FETCH: 502,
-  E_TIMEOUT: 504,
   E_BACKEND: 500,
   E_INTERNAL: 500,
   E_STORAGE: 500,
@@ -43,15 +45,20 @@ export interface ErrorBody {
   http_status?: number;
 }
 
-/** A known error's code, or undefined. */
-export function errorCodeOf(error: unknown): string | undefined {
-  if (isSuperresError(error) || error instanceof ServerError) return error.code;
+const isHttpErrorCode = (code: unknown): code is HttpErrorCode => typeof code === 'string' && Object.hasOwn(HTTP_STATUS_BY_CODE, code);
+
+/**
+ * A known error's code, or undefined. Duck-typed beyond the classes: an error may come from
+ * another copy of @superres/core (source vs dist) or cross a process boundary as data.
+ */
+export function errorCodeOf(error: unknown): HttpErrorCode | undefined {
+  if ((isSuperresError(error) || error instanceof ServerError) && isHttpErrorCode(error.code)) return error.code;
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('E_') && code in HTTP_STATUS_BY_CODE ? code : undefined;
+  return isHttpErrorCode(code) ? code : undefined;
 }
 
 export function statusForCode(code: string | undefined): number {
-  return (code && HTTP_STATUS_BY_CODE[code]) || 500;
+  return isHttpErrorCode(code) ? HTTP_STATUS_BY_CODE[code] : 500;
 }
 
 /** The HTTP status and body for any thrown value. */

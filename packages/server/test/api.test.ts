@@ -86,6 +86,8 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
     SUPERRES_WEBHOOK_SECRET: WEBHOOK_SECRET,
     SUPERRES_TILE: '64',
     SUPERRES_MODEL_IMPORT_DIRS: fixture('weights'),
+    // Offline, the built-in default (realesr-general-x4v3) cannot be had: requests without model_id use this one.
+    SUPERRES_DEFAULT_MODEL: MODEL,
     ...extra,
   });
 
@@ -125,6 +127,13 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
     expect(response.headers.get('content-type')).toBe('image/png');
     const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
     expect([meta.width, meta.height]).toEqual([378, 378]);
+  });
+
+  it('uses SUPERRES_DEFAULT_MODEL for a request without model_id, and get_all_models marks it the default', async () => {
+    const { status, json } = await post(base, SR, { key: KEY, url: `${files.url}/baby.png`, scale: 2, webhook: null, face_enhance: false });
+    expect({ status, result: json.status }).toEqual({ status: 200, result: 'success' });
+    const models = (await post(base, '/api/v1/enterprise/get_all_models', { key: KEY })).json.models as { model_id: string; default: boolean }[];
+    expect(models.filter((m) => m.default).map((m) => m.model_id)).toEqual([MODEL]);
   });
 
   it('accepts init_image and delivers a signed webhook', async () => {

@@ -116,7 +116,9 @@ async function ensureWeights(store: ModelStore, ids: readonly string[], options:
       await store.resolve(id, options);
     } catch (error) {
       if (error instanceof ChecksumError || !isSuperresError(error) || error.code !== 'E_DOWNLOAD') throw error;
-      missing.push({ id, url: entries.get(id)?.url ?? plugin.weights?.url, path: entries.get(id)?.path ?? store.dir, reason: error.message });
+      // The store's message carries its own remedies; this one lists them once for every file.
+      const reason = typeof error.details.reason === 'string' ? error.details.reason : error.message;
+      missing.push({ id, url: entries.get(id)?.url ?? plugin.weights?.url, path: entries.get(id)?.path ?? store.dir, reason });
     }
   }
   if (missing.length === 0) return;

@@ -1,5 +1,6 @@
 /** Helpers shared by the embedded and the BullMQ queues. */
 import type { JobRecord, JobStatus } from '../contracts.js';
+import { errorCodeOf } from '../errors-http.js';
 
 /** Thrown by `enqueue` when the key already has `limit` jobs queued or running. */
 export class PerKeyLimitError extends Error {
@@ -29,17 +30,13 @@ export function isFinished(status: JobStatus): boolean {
 }
 
 /**
- * The message and code recorded for a failed job. A SuperresError (any error whose `code` looks
- * like `E_SOMETHING`) keeps its code; anything else is `E_INTERNAL`. Duck-typed on purpose: the
- * class may come from another copy of @superres/core (source vs dist).
+ * The message and code recorded for a failed job: the code as errors-http.ts knows it (the one
+ * mapping of errors to answers), anything else `E_INTERNAL`. The message is kept: the runtime has
+ * already replaced the messages of internal errors before they reach the queue.
  */
 export function errorFields(err: unknown): { error: string; errorCode: string } {
-  const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : typeof err === 'string' ? err : 'job failed';
-  return {
-    error: message || 'job failed',
-    errorCode: typeof code === 'string' && /^E_[A-Z0-9_]+$/.test(code) ? code : INTERNAL_ERROR_CODE,
-  };
+  return { error: message || 'job failed', errorCode: errorCodeOf(err) ?? INTERNAL_ERROR_CODE };
 }
 
 export function cloneRecord(record: JobRecord): JobRecord {

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidOptionError, ModelNotFoundError } from '@superres/core';
 import {
-  DEFAULT_MODEL_ID,
   FetchRequestSchema,
   ROUTES,
   SuperResolutionRequestSchema,
@@ -61,7 +60,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post(ROUTES.superResolution, async (request, reply) => {
     const identity = authenticate(ctx.keys, request);
     const body = parseBody(SuperResolutionRequestSchema, request);
-    const modelId = body.model_id ?? DEFAULT_MODEL_ID;
+    const modelId = body.model_id ?? config.defaultModel;
     if (!(await store.has(modelId))) {
       throw new ModelNotFoundError(`model_id: no model "${modelId}" (see get_all_models)`, { details: { id: modelId } });
     }

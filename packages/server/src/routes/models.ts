@@ -24,20 +24,21 @@ import type { AppContext } from './context.js';
 
 const MODEL_DOWNLOAD_TIMEOUT_MS = 10 * 60 * 1000;
 
-function modelInfo(entry: StoreEntry): ModelInfo {
+function modelInfo(entry: StoreEntry, defaultId: string): ModelInfo {
   return {
     model_id: entry.id,
     scale: entry.scale,
     architecture: entry.architecture ?? entry.kind,
     description: entry.description ?? '',
     installed: entry.installed,
-    default: entry.isDefault,
+    default: entry.id === defaultId,
   };
 }
 
 export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { store, models, faces, config } = ctx;
-  const listModels = async () => (await store.list()).filter((e) => e.kind === 'upscaler').map(modelInfo);
+  const info = (entry: StoreEntry) => modelInfo(entry, config.defaultModel);
+  const listModels = async () => (await store.list()).filter((e) => e.kind === 'upscaler').map(info);
   const mustExist = async (id: string) => {
     if (!(await store.has(id))) throw new ModelNotFoundError(`model_id: no model "${id}"`, { details: { id } });
   };
@@ -48,7 +49,7 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void
     const entries = await store.list();
     return {
       status: 'success',
-      models: entries.filter((e) => e.kind === 'upscaler').map(modelInfo),
+      models: entries.filter((e) => e.kind === 'upscaler').map(info),
       face_enhance: faceEnhanceInfo(faces.ids, entries),
     };
   });
@@ -84,7 +85,7 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void
       if (temp) await rm(temp, { force: true });
     }
     const model = (await store.list()).find((e) => e.id === body.model_id);
-    return { status: 'success', message: `Model "${body.model_id}" loaded`, ...(model ? { model: modelInfo(model) } : {}) };
+    return { status: 'success', message: `Model "${body.model_id}" loaded`, ...(model ? { model: info(model) } : {}) };
   });
 
   app.post(ROUTES.verifyModel, async (request) => {

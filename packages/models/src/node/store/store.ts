@@ -14,6 +14,9 @@ import { mkdir, readFile, rm, rename } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   ChecksumError,
+  DownloadError,
+  isSuperresError,
+  type SuperresError,
   createRegistry,
   type ModelKind,
   type ModelPlugin,
@@ -136,6 +139,17 @@ export function createModelStore(options: ModelStoreOptions = {}): ModelStore {
   const urlFor = (located: Located & { source: 'catalog' }) =>
     options.urlFor?.(located.plugin) ?? (baseUrl ? rebaseUrl(located.url, baseUrl) : located.url);
 
+  /** An offline or blocked download says where the file goes and the other ways to get it there. */
+  function withRemedy(error: SuperresError, located: Located, url: string): DownloadError {
+    const file = url.slice(url.lastIndexOf('/') + 1);
+    return new DownloadError(
+      `${error.message}. Model "${located.id}" is looked for at ${located.path}: copy ${file} there, ` +
+        `or set SUPERRES_MODELS_BASE_URL to a mirror that serves ${file}, ` +
+        `or run "superres models pull ${located.id}" on a machine with internet access and copy the models directory`,
+      { cause: error, details: { ...error.details, id: located.id, path: located.path, url, reason: error.message } },
+    );
+  }
+
   /** `what` is the file or download that failed: named in the message, with what to do next. */
   function mismatch(located: Located, what: string, expected: string, actual: string): never {
     const next = what.startsWith('the download')
@@ -178,6 +192,8 @@ export function createModelStore(options: ModelStoreOptions = {}): ModelStore {
       await accept(located, got.sha256, `the download from ${url}`);
       await commit(temp, located, got.sha256);
       return { id: located.id, path: located.path, sha256: got.sha256, bytes: got.bytes, downloaded: true };
+    } catch (error) {
+      throw isSuperresError(error) && error.code === 'E_DOWNLOAD' ? withRemedy(error, located, url) : error;
     } finally {
       await rm(temp, { force: true });
     }

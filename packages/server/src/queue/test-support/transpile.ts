@@ -13,7 +13,7 @@ import ts from 'typescript';
 
 const queueDir = dirname(dirname(fileURLToPath(import.meta.url)));
 /** Modules of `src/` the queue imports (type-only imports vanish when transpiled). */
-const OUTSIDE_QUEUE = ['probe-write.ts'];
+const OUTSIDE_QUEUE = ['probe-write.ts', 'errors-http.ts', 'errors.ts'];
 const packageDir = dirname(dirname(queueDir));
 
 export interface ChildSandbox {
