@@ -1,4 +1,4 @@
-// Installs the system packages the test suite needs (python3-onnx, redis-server) when they are
+// Installs the system packages the test suite needs (python3-onnx, redis-server, prometheus) when they are
 // missing. Runs as root on CI and fresh machines; elsewhere it says what to install and goes on.
 import { execFileSync, spawnSync } from 'node:child_process';
 
@@ -7,6 +7,8 @@ const needs = [
   { pkg: 'python3-onnx', check: [PYTHON, ['-c', 'import onnx']] },
   // The server's queue tests run a real Redis on a loopback port.
   { pkg: 'redis-server', check: ['redis-server', ['--version']] },
+  // promtool lints /metrics in the server's tests.
+  { pkg: 'prometheus', check: ['promtool', ['--version']] },
 ];
 
 function ok([cmd, args]) {

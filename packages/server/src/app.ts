@@ -56,7 +56,8 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInst
   );
 
   app.addHook('onResponse', async (request, reply) => {
-    ctx.metrics.requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    // Fastify's elapsedTime: milliseconds since the request arrived.
+    ctx.metrics.requestDone(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
 
   registerJobRoutes(app, ctx);

@@ -1,4 +1,5 @@
 // The real server on 127.0.0.1 (embedded queue, local storage) against a loopback image server.
+import { spawnSync } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rename, rm, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -229,12 +230,25 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
     expect(deleted.json.status).toBe('success');
   });
 
+  const promtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
+  it.skipIf(!promtool)(`/metrics passes promtool check metrics${promtool ? '' : ' (skipped: promtool not installed; apt-get install prometheus)'}`, async () => {
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const checked = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+    expect({ status: checked.status, problems: `${checked.stdout}${checked.stderr}`.trim() }).toEqual({ status: 0, problems: '' });
+  });
+
   it('serves /healthz, /readyz, /metrics and /openapi.json', async () => {
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/superres_jobs_total\{status="success"\} \d+/);
-    expect(metrics).toMatch(/superres_job_duration_seconds_bucket/);
+    expect(metrics).toMatch(/superres_jobs_finished_total\{outcome="success"\} \d+/);
+    expect(metrics).toMatch(/superres_jobs_submitted_total \d+/);
+    expect(metrics).toMatch(/superres_job_duration_seconds_bucket\{le="[\d.]+",outcome="success"\}/);
+    expect(metrics).toMatch(/superres_http_request_duration_seconds_bucket\{le="[\d.]+",method="POST",route="\/api\/v1\/enterprise\/super_resolution"\}/);
+    // The standard process and Node metrics, under their standard names.
+    expect(metrics).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(metrics).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(metrics).not.toMatch(/superres_process_|superres_nodejs_/);
     expect(metrics).toMatch(/superres_queue_depth \d+/);
     expect(metrics).toMatch(/superres_http_requests_total\{method="POST",route="\/api\/v1\/enterprise\/super_resolution",status="200"\}/);
     const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
