@@ -3,6 +3,7 @@
  * lifecycle hooks (onRequest/onResponse for metrics, onClose for shutdown), first-class
  * TypeScript types, and structured JSON logs through pino.
  */
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { errorToHttp } from './errors-http.js';
 import { clientErrorHandler, frameworkErrorHandler, shuttingDownBody } from './framework-errors.js';
@@ -13,8 +14,30 @@ import { registerModelRoutes } from './routes/models.js';
 import { registerOpsRoutes } from './routes/ops.js';
 
 export interface AppOptions {
-  /** Fastify/pino logger options; false for none. Keys are never logged (bodies are not logged). */
+  /**
+   * Fastify/pino logger options, false for none; default: JSON lines on stdout at
+   * SUPERRES_LOG_LEVEL. Keys are never logged (bodies are not logged).
+   */
   logger?: FastifyServerOptions['logger'];
+  /** Where the default logger writes (tests read it); default stdout. */
+  logStream?: { write(line: string): void };
+}
+
+/** A client's x-request-id is kept when it is a plain token; anything else gets our own id. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Requests as logged: the path without its query string (it may carry signed URLs or tokens), never headers. */
+const serializers = {
+  req: (req: { method?: string; url?: string; id?: string; ip?: string }) => ({
+    id: req.id,
+    method: req.method,
+    path: (req.url ?? '').split('?')[0],
+    remoteAddress: req.ip,
+  }),
+};
+
+function defaultLogger(ctx: AppContext, stream?: AppOptions['logStream']): FastifyServerOptions['logger'] {
+  return { level: ctx.config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'], serializers, ...(stream ? { stream } : {}) };
 }
 
 function isFastifyClientError(error: unknown): error is FastifyError {
@@ -24,7 +47,14 @@ function isFastifyClientError(error: unknown): error is FastifyError {
 
 export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({
-    logger: options.logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    logger: options.logger ?? defaultLogger(ctx, options.logStream),
+    // genReqId reads x-request-id itself: Fastify's own header option would take any value as is.
+    requestIdHeader: false,
+    requestIdLogLabel: 'requestId',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
     // Every field of a JSON request is bounded (REQUEST_LIMITS): 64 KiB (the default) holds any
     // valid one. upload_image raises it for its base64 image (routes/files.ts).
     bodyLimit: ctx.config.maxJsonBytes,
@@ -33,6 +63,11 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInst
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+  });
+
+  // Every answer names its request, so a client can quote it and an operator find it in the logs.
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
   });
 
   app.addHook('onRequest', async (_request, reply) => {

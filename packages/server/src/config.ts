@@ -22,6 +22,9 @@ const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
 const text = z.string().trim().min(1);
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+const logLevel = z.string().trim().toLowerCase().pipe(z.enum(LOG_LEVELS));
 /** A model id (what the store and the registry accept), never a path: files come in through load_model. */
 const modelId = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a model id (letters, digits, . _ -)');
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -98,6 +101,7 @@ const TABLE = [
   ['uploadQuotaBytes', 'SUPERRES_UPLOAD_QUOTA', byteSizeOrZero, '512 MiB', 'Bytes one key may upload per hour (`upload_image`); past it, HTTP 429 with `retry_after`. `0`: no limit.'],
   ['computeQuotaMs', 'SUPERRES_COMPUTE_QUOTA', duration, '1h', "Processing time one key's jobs may take per hour; a key past it gets HTTP 429 with `retry_after` until it is paid back (a job is charged when it finishes). `0`: no limit."],
   ['modelCacheSize', 'SUPERRES_MODEL_CACHE_SIZE', int(1), '2', 'Loaded models kept in memory.'],
+  ['logLevel', 'SUPERRES_LOG_LEVEL', logLevel, 'info', 'Least severe log lines written (JSON on stdout): fatal, error, warn, info, debug, trace or silent. `LOG_LEVEL` is read when this is not set.'],
   ['faceModel', 'SUPERRES_FACE_MODEL', modelId, 'GFPGANv1.4', 'Face restorer of `face_enhance: true`: a catalog id (`GFPGANv1.4`, `GFPGANv1.3`) or a GFPGANv1Clean checkpoint imported with `load_model`.'],
   ['faceDetector', 'SUPERRES_FACE_DETECTOR', modelId, 'retinaface_resnet50', 'Face detector of `face_enhance: true`: `retinaface_resnet50` (the reference\'s), `retinaface_mobile0.25` (lighter), or an imported RetinaFace checkpoint.'],
   ['faceParser', 'SUPERRES_FACE_PARSER', modelId, 'parsenet', 'Face parser whose mask pastes restored faces back: `parsenet`, an imported ParseNet, or `none` for the plain eroded and blurred mask.'],
@@ -144,6 +148,7 @@ export interface ServerConfig {
   uploadQuotaBytes: number;
   computeQuotaMs: number;
   modelCacheSize: number;
+  logLevel: LogLevel;
   defaultModel: string;
   faceModel: string;
   faceDetector: string;
@@ -192,6 +197,7 @@ const DEFAULTS = {
   uploadQuotaBytes: 512 * 1024 * 1024,
   computeQuotaMs: 3_600_000,
   modelCacheSize: 2,
+  logLevel: 'info',
   defaultModel: 'realesr-general-x4v3',
   faceModel: 'GFPGANv1.4',
   faceDetector: 'retinaface_resnet50',
@@ -208,7 +214,8 @@ const DEFAULTS = {
 export function loadConfig(env: Env = process.env, overrides: Partial<ServerConfig> = {}): ServerConfig {
   const out: Record<string, unknown> = { ...DEFAULTS };
   for (const [field, name, schema] of TABLE) {
-    const raw = env[name];
+    // The conventional LOG_LEVEL stands in for SUPERRES_LOG_LEVEL.
+    const raw = name === 'SUPERRES_LOG_LEVEL' && !env[name]?.trim() ? env.LOG_LEVEL : env[name];
     if (raw === undefined || raw.trim() === '') continue;
     const parsed = (schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {

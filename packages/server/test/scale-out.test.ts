@@ -61,15 +61,16 @@ describe.skipIf(weights.missing || skipWhy !== undefined)(title, () => {
     };
     api = await startServer(loadConfig(env), { logger: false });
     for (let i = 0; i < 2; i++) {
-      const child = spawn(process.execPath, [bin, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [bin, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       workers.push(child);
       const index = workerLogs.push('') - 1;
       await new Promise<void>((resolve, reject) => {
         let err = '';
-        child.stderr!.on('data', (d: Buffer) => {
+        child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+        // The worker's log: JSON lines on stdout.
+        child.stdout!.on('data', (d: Buffer) => {
           workerLogs[index] += d.toString();
-          err += d.toString();
-          if (err.includes('worker started')) resolve();
+          if (workerLogs[index]!.includes('"msg":"superres worker started"')) resolve();
         });
         child.once('exit', (code) => reject(new Error(`worker exited (${code}): ${err}`)));
       });

@@ -58,10 +58,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       const { loadConfig, startServer } = await import('@superres/server');
       const config = loadConfig(envWithFlags(flags, SERVE_FLAGS));
       const server = await startServer(config);
+      // Keys are a notice for the person starting the server, shown once: on stderr, never in the logs.
       printGeneratedKeys(server.generatedKeys, io);
-      io.stderr(`superres: listening on ${server.url} (public URL ${server.config.publicUrl})\n`);
+      // The server logs its own "listening" line; every line of the process is JSON on stdout.
       const why = await untilStopped(io);
-      io.stderr(`superres: ${why}: shutting down (running jobs finish or go back to the queue)\n`);
+      server.app.log.info({ signal: why }, 'shutting down: running jobs finish or go back to the queue');
       await server.close();
     });
 }

@@ -21,10 +21,12 @@ export function registerWorkerCommand(program: Command, io: CliIo): void {
     .option('--public-url <url>', 'public URL of the API server, for local-storage output URLs (SUPERRES_PUBLIC_URL)')
     .option('--concurrency <n>', 'jobs run at once (SUPERRES_CONCURRENCY)')
     .action(async (flags: Record<string, unknown>) => {
-      const { loadConfig, startWorker } = await import('@superres/server');
-      const worker = await startWorker(loadConfig(envWithFlags(flags, WORKER_FLAGS)));
+      const { jsonLogger, loadConfig, startWorker } = await import('@superres/server');
+      const config = loadConfig(envWithFlags(flags, WORKER_FLAGS));
+      const log = jsonLogger((line) => io.stdout(line), config.logLevel);
+      const worker = await startWorker(config, log);
       const why = await untilStopped(io);
-      io.stderr(`superres: ${why}: worker stopping (running jobs finish or go back to the queue)\n`);
+      log.info({ signal: why }, 'worker stopping: running jobs finish or go back to the queue');
       await worker.close();
     });
 }
