@@ -8,6 +8,7 @@
  */
 import { createImage, type Image } from './image.js';
 import { invertAffine, type Affine } from './similarity-transform.js';
+import { roundHalfEven } from './quantize.js';
 
 const AB_BITS = 10;
 const AB_SCALE = 1 << AB_BITS;
@@ -16,11 +17,7 @@ const INTER_TAB_SIZE = 1 << INTER_BITS;
 const ROUND_DELTA = AB_SCALE / INTER_TAB_SIZE / 2;
 const COEF_BITS = 15;
 
-/** cvRound / saturate_cast<int>(double): nearest, ties to even. */
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+// cvRound / saturate_cast<int>(double) round to nearest, ties to even: quantize.ts' roundHalfEven.
 
 export interface WarpOptions {
   /** Per channel, for taps outside the source; default 0. */

@@ -8,6 +8,7 @@ import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { formatFromPath, type OutputFormat } from '@superres/image-io';
 import { CliError } from '../cli-error.js';
+import { isDirectory } from '../model-ref.js';
 import type { InputFile } from './inputs.js';
 
 export type ExtChoice = 'auto' | 'png' | 'jpg' | 'webp' | 'avif';
@@ -44,10 +45,6 @@ export function autoFormat(input: string): OutputFormat {
 }
 
 const formatOf = (ext: ExtChoice, input: string): OutputFormat => (ext === 'auto' ? autoFormat(input) : ext === 'jpg' ? 'jpeg' : ext);
-
-async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
-}
 
 async function writable(dir: string, what: string): Promise<void> {
   try {

@@ -8,7 +8,7 @@ import { resampleLanczos, upscale } from '@superres/core';
 import { composeRow, decodeImage, formatFromPath, type Panel } from '@superres/image-io';
 import { writeFileAtomic } from '@superres/models/node';
 import type { CliIo } from '../io.js';
-import { integer, parseUpscaleFlags, withEnvironment } from '../options.js';
+import { parseUpscaleFlags, withEnvironment } from '../options.js';
 import { openUpscaler } from './upscale.js';
 
 export function registerCompareCommand(program: Command, io: CliIo): void {
@@ -26,9 +26,10 @@ export function registerCompareCommand(program: Command, io: CliIo): void {
     .addHelpText('after', '\nExample:\n  superres compare photo.jpg -m realesr-general-x4v3,RealESRGAN_x4plus -o compare.png')
     .action(async (input: string, raw: { output: string; model: string; scale?: string; baseline: boolean; modelsDir?: string; threads?: string; quiet: boolean }) => {
       const format = formatFromPath(raw.output);
-      const flags = parseUpscaleFlags(withEnvironment({ output: raw.output, model: raw.model, modelsDir: raw.modelsDir, threads: raw.threads, quiet: raw.quiet }, process.env));
-      const scale = raw.scale === undefined ? 4 : Number(raw.scale);
-      if (!(scale > 0 && Number.isFinite(scale))) integer('--scale', raw.scale, 1);
+      const flags = parseUpscaleFlags(
+        withEnvironment({ output: raw.output, model: raw.model, scale: raw.scale ?? '4', modelsDir: raw.modelsDir, threads: raw.threads, quiet: raw.quiet }, process.env),
+      );
+      const scale = flags.scale!;
       const image = await decodeImage(await readFile(input));
       const panels: Panel[] = [];
       if (raw.baseline) {

@@ -6,7 +6,7 @@ import { decodeImage } from '@superres/image-io';
 import { DEFAULT_FACE_MODELS } from '@superres/models';
 import { loadFaceDetector } from '@superres/models/node';
 import type { CliIo } from '../io.js';
-import { faceRef } from './face-refs.js';
+import { modelRef } from '../model-ref.js';
 import { integer } from '../options.js';
 import { progressPrinter, storeFor } from './models.js';
 
@@ -27,7 +27,7 @@ export async function detectFacesIn(
   const store = storeFor(flags.modelsDir);
   const detector = await loadFaceDetector({
     store,
-    detector: await faceRef('--face-detector', flags.faceDetector ?? DEFAULT_FACE_MODELS.detector, store),
+    detector: await modelRef('--face-detector', flags.faceDetector ?? DEFAULT_FACE_MODELS.detector, store),
     ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
     ...(io.signal ? { signal: io.signal } : {}),
     ...(flags.quiet ? {} : { onProgress: progressPrinter(io.log) }),

@@ -1,11 +1,9 @@
-import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { formatFromPath } from '@superres/image-io';
 import {
   DEFAULT_MAX_MEMORY,
   formatByteSize,
   InvalidOptionError,
-  ModelNotFoundError,
   parseByteSize,
   type LoadedModel,
 } from '@superres/core';
@@ -18,6 +16,7 @@ import type { CliIo } from '../io.js';
 import { createProgressDisplay, type ProgressDisplay, type ProgressOutput } from '../progress-display.js';
 import { progressPrinter, storeFor } from './models.js';
 import { openFaceModels } from './face-refs.js';
+import { isDirectory, isFile, modelRef, modelTag } from '../model-ref.js';
 import { expandInputs } from '../batch/inputs.js';
 import { isSingleFileOutput, planOutputs } from '../batch/outputs.js';
 import { runBatch, type BatchModel } from '../batch/run-batch.js';
@@ -69,13 +68,13 @@ async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, 
   const inputs = await expandInputs(args, { recursive: flags.recursive });
   const explicitFiles = (await Promise.all(args.map(isFile))).filter(Boolean).length;
   const single = await isSingleFileOutput(inputs, explicitFiles, flags.output, flags.models.length);
-  const tags = flags.models.length > 1 ? flags.models.map(tagOf) : [''];
+  const tags = flags.models.length > 1 ? flags.models.map(modelTag) : [''];
   const planned = await planOutputs(inputs, single, { output: flags.output, ext: flags.ext, suffix: flags.suffix, overwrite: flags.overwrite, modelTags: tags });
 
   // Face models and the first model load while the first image decodes.
   const openingFaces = flags.faces ? openFaceModels(flags.faces, flags, io) : undefined;
   openingFaces?.catch(() => undefined);
-  const models: BatchModel[] = flags.models.map((name, i) => ({ tag: tags[i]!, name, open: () => openModel(flags, name, modelFiles[i]!, io) }));
+  const models: BatchModel[] = flags.models.map((name, i) => ({ tag: tags[i]!, name, open: () => openUpscaler(flags, name, io) }));
   const firstOpening = models[0] ? models[0].open() : undefined;
   firstOpening?.catch(() => undefined);
   // runBatch releases what it opens; the first model, opened early, is released here if it never asked for it.
@@ -137,26 +136,13 @@ async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, 
   }
 }
 
-/** A model's name in output file names: the id, or the file name without its extension. */
-function tagOf(name: string): string {
-  const file = name.split(/[\\/]/).pop()!;
-  return file.replace(/\.(pth|pt|onnx|safetensors)$/i, '');
-}
-
 /** Opens one upscaler by name (a file if one exists, else an id) with the flags' session settings. */
 export async function openUpscaler(flags: UpscaleFlags, name: string, io: UpscaleIo): Promise<LoadedModel> {
-  return openModel(flags, name, await isFile(name), io);
-}
-
-/** A path wins when such a file exists; otherwise the name is a catalog or imported model. */
-async function openModel(flags: UpscaleFlags, name: string, isModelFile: boolean, io: UpscaleIo): Promise<LoadedModel> {
   const session = { threads: flags.threads, device: flags.device, signal: io.signal };
-  if (isModelFile) return loadModelFile(name, session);
   const store = storeFor(flags.modelsDir);
-  if (!(await store.has(name)) && /[\\/]|\.(pth|pt|onnx|safetensors)$/i.test(name)) {
-    throw new ModelNotFoundError(`--model ${name}: no such file, and no model with that id`, { details: { id: name } });
-  }
-  return loadCatalogModel(name, {
+  const ref = await modelRef('--model', name, store);
+  if (typeof ref !== 'string') return loadModelFile(ref.file, session);
+  return loadCatalogModel(ref, {
     ...session,
     store,
     denoise: flags.denoise,
@@ -169,19 +155,6 @@ function maxMemoryFromEnv(env: Readonly<Record<string, string | undefined>>): nu
   return raw ? parseByteSize(raw, 'SUPERRES_MAX_MEMORY') : undefined;
 }
 
-async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-}
 
 export function registerUpscaleCommand(program: Command, io: CliIo): void {
   program

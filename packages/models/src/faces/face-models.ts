@@ -5,7 +5,7 @@
  * clamped to [-1, 1] and turned into 8 bits as basicsr's tensor2img does (float32, x255, round half
  * to even).
  */
-import { BackendError, type AbortSignalLike, type FaceModels, type FoundFace, type Image, type InferenceSession } from '@superres/core';
+import { BackendError, roundHalfEven, type AbortSignalLike, type FaceModels, type FoundFace, type Image, type InferenceSession } from '@superres/core';
 import { decodeRetinaFace, type DecodeOptions } from './retinaface-decode.js';
 
 export interface FaceSessions {
@@ -18,11 +18,6 @@ export interface FaceSessions {
 }
 
 const f32 = Math.fround;
-
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /** 8-bit RGB pixels to RGB planes in [-1, 1], as the reference normalises them in float32. */
 function toUnitPlanes(image: Image): Float32Array {
