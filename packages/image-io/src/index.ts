@@ -23,3 +23,4 @@ export function configureImageIo(settings: ImageIoSettings): void {
   if (settings.threads !== undefined) sharp.concurrency(settings.threads);
   if (settings.cache !== undefined) sharp.cache(settings.cache);
 }
+export { codecReport, type CodecReport } from './codecs.js';

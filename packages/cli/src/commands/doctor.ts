@@ -51,10 +51,10 @@ export async function runDoctor(options: { modelsDir?: string; verify: boolean }
   }
 
   try {
-    const { default: sharp } = await import('sharp');
-    const out = (f: string) => (sharp.format as unknown as Record<string, { output?: { buffer?: boolean } }>)[f]?.output?.buffer === true;
-    const formats = ['png', 'jpeg', 'webp', 'avif'].filter((f) => out(f === 'avif' ? 'heif' : f));
-    add({ name: 'image codecs', status: 'ok', detail: `sharp ${sharp.versions.sharp ?? ''} with libvips ${sharp.versions.vips}; writes ${formats.join(', ')}` });
+    // Loaded here: a broken sharp install is a finding of doctor's, not a crash.
+    const { codecReport } = await import('@superres/image-io');
+    const codecs = codecReport();
+    add({ name: 'image codecs', status: 'ok', detail: `sharp ${codecs.sharp} with libvips ${codecs.libvips}; writes ${codecs.writes.join(', ')}` });
   } catch (error) {
     add({ name: 'image codecs', status: 'fail', detail: (error as Error).message, fix: 'reinstall sharp (npm install sharp)' });
   }
