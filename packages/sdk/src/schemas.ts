@@ -413,6 +413,30 @@ export const ClearCacheResponseSchema = z.object({
 export type ClearCacheResponse = z.output<typeof ClearCacheResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// Probes
+// ---------------------------------------------------------------------------------------------
+
+/** `GET /healthz`: the process answers. */
+export const HealthResponseSchema = z.object({ status: z.literal('ok') });
+export type HealthResponse = z.output<typeof HealthResponseSchema>;
+
+/** `GET /readyz`: 200 with `ok` when every check passes, else 503 with `unavailable`. */
+export const ReadyResponseSchema = z.object({
+  status: z.enum(['ok', 'unavailable']),
+  checks: z.object({
+    /** The server takes requests (false while it shuts down). */
+    accepting: z.boolean(),
+    /** The queue can record a job (a probe write). */
+    queue: z.boolean(),
+    /** The output storage can be written. */
+    storage: z.boolean(),
+    /** The models directory can be read. */
+    models: z.boolean(),
+  }),
+});
+export type ReadyResponse = z.output<typeof ReadyResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // Webhooks
 // ---------------------------------------------------------------------------------------------
 

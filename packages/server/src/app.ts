@@ -4,7 +4,7 @@
  * TypeScript types, and structured JSON logs through pino.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { errorToHttp } from './errors-http.js';
 import { clientErrorHandler, frameworkErrorHandler, shuttingDownBody } from './framework-errors.js';
 import type { AppContext } from './routes/context.js';
@@ -50,7 +50,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInst
     logger: options.logger ?? defaultLogger(ctx, options.logStream),
     // genReqId reads x-request-id itself: Fastify's own header option would take any value as is.
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook, WEBHOOK_SIGNATURE_HEADER } from '@superres/sdk';
 import { fixture, needsFixture } from '../../../test-support/fixtures.js';
 import { loadConfig, startServer, type RunningServer } from '../src/index.js';
+import { OpenApiValidator } from './support/openapi-validator.js';
 
 const weights = needsFixture('server API', 'weights', 'realesr-animevideov3.pth');
 const image = needsFixture('server API', 'images', 'set5', 'LRx4', 'baby.png');
@@ -59,13 +60,19 @@ async function startFiles(big: Buffer): Promise<{ url: string; hooks: Hook[]; se
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hooks, server };
 }
 
+/** Every answer of post() is checked against the server's /openapi.json once it is loaded. */
+let validator: OpenApiValidator | undefined;
+const templateOf = (path: string) => path.replace(/\/fetch\/[^/]+$/, '/fetch/{id}');
+
 async function post(base: string, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${base}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  const json = (await response.json()) as Record<string, unknown>;
+  validator?.check({ method: 'post', path: templateOf(path), status: response.status, contentType: response.headers.get('content-type') ?? '', body: json });
+  return { status: response.status, json };
 }
 
 const SR = '/api/v1/enterprise/super_resolution';
@@ -100,6 +107,7 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
     files = await startFiles(big);
     server = await startServer(loadConfig(env()), { logger: false });
     base = server.url;
+    validator = new OpenApiValidator((await (await fetch(`${base}/openapi.json`)).json()) as Record<string, unknown>);
   });
 
   afterAll(async () => {
@@ -251,10 +259,14 @@ describe.skipIf(weights.missing || image.missing)(weights.title, () => {
     expect(metrics).not.toMatch(/superres_process_|superres_nodejs_/);
     expect(metrics).toMatch(/superres_queue_depth \d+/);
     expect(metrics).toMatch(/superres_http_requests_total\{method="POST",route="\/api\/v1\/enterprise\/super_resolution",status="200"\}/);
-    const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(openapi.openapi).toBe('3.1.0');
     expect(Object.keys(openapi.paths)).toContain('/api/v1/enterprise/fetch/{id}');
-    expect(JSON.stringify(openapi.paths['/api/v1/enterprise/super_resolution'])).toContain('init_image');
+    expect(JSON.stringify(openapi.components.schemas.SuperResolutionRequest)).toContain('init_image');
     expect((await fetch(`${base}/nowhere`)).status).toBe(404);
   });
 

@@ -1,7 +1,7 @@
 /** /healthz, /readyz, /metrics, /openapi.json. */
 import { readdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { ROUTES } from '@superres/sdk';
+import { ROUTES, type HealthResponse, type ReadyResponse } from '@superres/sdk';
 import { buildOpenApi } from '../openapi.js';
 import { cachedCheck } from '../probe-write.js';
 import type { AppContext } from './context.js';
@@ -21,7 +21,7 @@ async function directoryReadable(dir: string): Promise<boolean> {
 export function registerOpsRoutes(app: FastifyInstance, ctx: AppContext): void {
   let openapi: unknown;
 
-  app.get(ROUTES.healthz, async () => ({ status: 'ok' }));
+  app.get(ROUTES.healthz, async (): Promise<HealthResponse> => ({ status: 'ok' }));
 
   // Each check writes (or reads) for real; their answers are reused for READY_CACHE_MS, so a
   // probe every second costs a write every few seconds.
@@ -33,7 +33,8 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: AppContext): void {
     const [queue, storage, models] = await Promise.all([queueWritable(), storageWritable(), modelsReadable()]);
     const checks = { accepting: ctx.accepting(), queue, storage, models };
     const ready = Object.values(checks).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', checks });
+    const body: ReadyResponse = { status: ready ? 'ok' : 'unavailable', checks };
+    return reply.code(ready ? 200 : 503).send(body);
   });
 
   app.get(ROUTES.metrics, async (_request, reply) => {
@@ -41,5 +42,5 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: AppContext): void {
     return reply.header('content-type', ctx.metrics.registry.contentType).send(text);
   });
 
-  app.get(ROUTES.openapi, async () => (openapi ??= buildOpenApi(ctx.version)));
+  app.get(ROUTES.openapi, async () => (openapi ??= buildOpenApi(ctx.version, ctx.config.publicUrl)));
 }
