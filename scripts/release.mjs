@@ -30,10 +30,10 @@ function run(command, args, options = {}) {
   return result.stdout ?? '';
 }
 
-/** pnpm: the one running this script if any, else the version the repo pins. */
+/** pnpm: the devDependency (the version packageManager pins), else through npx. */
 function pnpm(args, options) {
-  const execPath = process.env.npm_execpath;
-  return execPath && /pnpm/.test(execPath) ? run(process.execPath, [execPath, ...args], options) : run('npx', [...PNPM, ...args], options);
+  const local = join(root, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
+  return existsSync(local) ? run(process.execPath, [local, ...args], options) : run('npx', [...PNPM, ...args], options);
 }
 
 /** The workspace's publishable packages: directory, name, version, manifest. */
