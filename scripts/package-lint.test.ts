@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../test-support/fixtures.js';
+import { pnpmCommand } from '../test-support/pnpm-command.js';
 
 const packagesDir = join(repoRoot, 'packages');
 const names = readdirSync(packagesDir).filter((n) => existsSync(join(packagesDir, n, 'package.json')));
@@ -25,8 +26,9 @@ describe.skipIf(!built)(`package lint${built ? '' : ' (skipped: packages not bui
 
   beforeAll(() => {
     out = mkdtempSync(join(tmpdir(), 'superres-pack-'));
+    const pnpm = pnpmCommand();
     for (const name of names) {
-      const packed = run(bin('pnpm'), ['pack', '--pack-destination', out], join(packagesDir, name));
+      const packed = run(pnpm.command, [...pnpm.args, 'pack', '--pack-destination', out], join(packagesDir, name));
       expect(packed.status, packed.output).toBe(0);
     }
     for (const file of readdirSync(out)) tarballs.set(file.replace(/^superres-(.+)-\d+\.\d+\.\d+.*\.tgz$/, '$1'), join(out, file));

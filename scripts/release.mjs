@@ -30,10 +30,10 @@ function run(command, args, options = {}) {
   return result.stdout ?? '';
 }
 
-/** pnpm: the devDependency (the version packageManager pins), else through npx. */
+/** pnpm: the one running this script (`pnpm release:...`), else the version the repo pins. */
 function pnpm(args, options) {
-  const local = join(root, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
-  return existsSync(local) ? run(process.execPath, [local, ...args], options) : run('npx', [...PNPM, ...args], options);
+  const execPath = process.env.npm_execpath;
+  return execPath && /pnpm(\.c?js)?$/.test(execPath) ? run(process.execPath, [execPath, ...args], options) : run('npx', [...PNPM, ...args], options);
 }
 
 /** The workspace's publishable packages: directory, name, version, manifest. */

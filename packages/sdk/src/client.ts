@@ -2,7 +2,7 @@
  * The typed superres client. Fetch API only: runs in Node 18+ and in browsers.
  * The API key travels in the JSON body, as the Stable Diffusion API expects.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { SuperresApiError, SuperresTimeoutError, SuperresValidationError } from './errors.js';
 import { fetchPath, ROUTES } from './routes.js';
 import {
@@ -92,7 +92,7 @@ export interface SuperresClient {
 export const DEFAULT_WAIT_TIMEOUT_MS = 600_000;
 
 const JobResponseSchema = z.discriminatedUnion('status', [SuccessResponseSchema, ProcessingResponseSchema]);
-const ModelListSchema = z.union([GetAllModelsResponseSchema.transform((r) => r.models), z.array(ModelInfoSchema)]);
+const ModelListSchema = z.union([z.pipe(GetAllModelsResponseSchema, z.transform((r) => r.models)), z.array(ModelInfoSchema)]);
 
 /** An AbortSignal joining the caller's signal and a timeout, and the error to throw once it fires. */
 class Scope {
@@ -167,7 +167,7 @@ function bytesToBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+function validate<S extends z.ZodMiniType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) {
     throw new SuperresValidationError(
@@ -200,7 +200,7 @@ export function createClient(options: ClientOptions): SuperresClient {
   const extraHeaders = options.headers ?? {};
 
   /** One POST; answers the parsed body or throws SuperresApiError. */
-  async function post<S extends z.ZodType>(path: string, body: unknown, schema: S, scope: Scope): Promise<z.output<S>> {
+  async function post<S extends z.ZodMiniType>(path: string, body: unknown, schema: S, scope: Scope): Promise<z.output<S>> {
     scope.throwIfAborted();
     let response: Response;
     let text: string;
@@ -243,7 +243,7 @@ export function createClient(options: ClientOptions): SuperresClient {
     return parsed.data;
   }
 
-  async function once<S extends z.ZodType>(path: string, body: unknown, schema: S, options: RequestOptions = {}): Promise<z.output<S>> {
+  async function once<S extends z.ZodMiniType>(path: string, body: unknown, schema: S, options: RequestOptions = {}): Promise<z.output<S>> {
     const scope = new Scope(options.signal, options.timeoutMs);
     try {
       return await post(path, body, schema, scope);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   DEFAULT_MODEL_ID,
   ErrorResponseSchema,
@@ -18,7 +18,7 @@ import {
 import { fetchPath, ROUTES } from './routes.js';
 
 /** The message of a failed parse (throws if it succeeded). */
-function failure(schema: z.ZodType, value: unknown): string {
+function failure(schema: z.ZodMiniType, value: unknown): string {
   const result = schema.safeParse(value);
   if (result.success) throw new Error(`expected a failure, got ${JSON.stringify(result.data)}`);
   return formatValidationError(result.error);

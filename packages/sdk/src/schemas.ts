@@ -9,8 +9,11 @@
  * Response schemas have no transforms, so `z.toJSONSchema(schema)` works as well.
  *
  * Every validation message names its field (`scale: expected a positive number, received 0`).
+ *
+ * Built on `zod/mini` (functions, not methods) so that a browser bundle takes only the parts it
+ * uses: the whole SDK stays a few kilobytes gzipped, where classic zod alone is about 100.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** The model used when a request names none. */
 export const DEFAULT_MODEL_ID = 'realesr-general-x4v3';
@@ -55,10 +58,9 @@ function isHttpUrl(value: string): boolean {
 
 /** A required non-empty string of at most `max` characters; messages name `field`. */
 function requiredString(field: string, max?: number) {
-  const text = z
-    .string({ error: (iss) => (iss.input === undefined ? `${field}: required` : `${field}: expected a string, received ${describeValue(iss.input)}`) })
-    .min(1, { error: `${field}: must not be empty` });
-  return max === undefined ? text : text.max(max, { error: tooLong(field, max) });
+  const text = z.string({ error: (iss) => (iss.input === undefined ? `${field}: required` : `${field}: expected a string, received ${describeValue(iss.input)}`) });
+  const notEmpty = z.minLength(1, { error: `${field}: must not be empty` });
+  return max === undefined ? text.check(notEmpty) : text.check(notEmpty, z.maxLength(max, { error: tooLong(field, max) }));
 }
 
 function tooLong(field: string, max: number) {
@@ -69,47 +71,59 @@ function tooLong(field: string, max: number) {
 export function httpUrl(field: string) {
   return z
     .string({ error: (iss) => (iss.input === undefined ? `${field}: required` : `${field}: expected an http(s) URL, received ${describeValue(iss.input)}`) })
-    .max(REQUEST_LIMITS.url, { error: tooLong(field, REQUEST_LIMITS.url), abort: true })
-    .refine(isHttpUrl, { error: (iss) => `${field}: expected an http(s) URL, received ${describeValue(iss.input)}` });
+    .check(
+      z.maxLength(REQUEST_LIMITS.url, { error: tooLong(field, REQUEST_LIMITS.url), abort: true }),
+      z.refine(isHttpUrl, { error: (iss) => `${field}: expected an http(s) URL, received ${describeValue(iss.input)}` }),
+    );
+}
+
+/** Metadata for /openapi.json (`z.toJSONSchema` reads the global registry). */
+function described<T extends z.ZodMiniType>(schema: T, description: string): T {
+  z.globalRegistry.add(schema, { description });
+  return schema;
 }
 
 const keyField = requiredString('key', REQUEST_LIMITS.key);
 const modelIdField = requiredString('model_id', REQUEST_LIMITS.modelId);
 
 /** `id`: job ids are strings here; the Stable Diffusion API sends numbers. */
-const idField = z.union([z.string().min(1), z.number()], { error: (iss) => `id: expected a string or a number, received ${describeValue(iss.input)}` });
+const idField = z.union([z.string().check(z.minLength(1)), z.number()], { error: (iss) => `id: expected a string or a number, received ${describeValue(iss.input)}` });
 
 const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** A positive finite number; numeric strings (`"4"`) are accepted, as SD API clients send them. */
 function positiveNumber(field: string) {
-  return z
-    .union([z.number(), z.string()], { error: (iss) => `${field}: expected a positive number, received ${describeValue(iss.input)}` })
-    .transform((value, ctx) => {
+  return z.pipe(
+    z.union([z.number(), z.string()], { error: (iss) => `${field}: expected a positive number, received ${describeValue(iss.input)}` }),
+    z.transform((value: number | string, ctx) => {
       const n = typeof value === 'number' ? value : NUMERIC.test(value.trim()) ? Number(value.trim()) : Number.NaN;
       if (!Number.isFinite(n) || n <= 0) {
         ctx.issues.push({ code: 'custom', input: value, message: `${field}: expected a positive number, received ${describeValue(value)}` });
         return z.NEVER;
       }
       return n;
-    });
+    }),
+  );
 }
 
 /** A boolean; also `"true"`/`"false"`, `"1"`/`"0"` and `1`/`0`, as SD API clients send them. */
 function looseBoolean(field: string) {
-  return z
-    .union([z.boolean(), z.literal(['true', 'false', 'TRUE', 'FALSE', 'True', 'False', '1', '0', '']), z.literal([0, 1])], {
+  return z.pipe(
+    z.union([z.boolean(), z.literal(['true', 'false', 'TRUE', 'FALSE', 'True', 'False', '1', '0', '']), z.literal([0, 1])], {
       error: (iss) => `${field}: expected true or false, received ${describeValue(iss.input)}`,
-    })
-    .transform((value) => value === true || value === 'true' || value === 'TRUE' || value === 'True' || value === '1' || value === 1);
+    }),
+    z.transform((value) => value === true || value === 'true' || value === 'TRUE' || value === 'True' || value === '1' || value === 1),
+  );
 }
 
 /** An optional http(s) URL where `null` and `""` also mean "none" (normalised to undefined). */
 function optionalUrl(field: string) {
-  return z
-    .union([httpUrl(field), z.literal(''), z.null()], { error: (iss) => `${field}: expected an http(s) URL or null, received ${describeValue(iss.input)}` })
-    .optional()
-    .transform((value) => (value ? value : undefined));
+  return z.pipe(
+    z.optional(
+      z.union([httpUrl(field), z.literal(''), z.null()], { error: (iss) => `${field}: expected an http(s) URL or null, received ${describeValue(iss.input)}` }),
+    ),
+    z.transform((value) => (value ? value : undefined)),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -125,49 +139,67 @@ function optionalUrl(field: string) {
  * undefined), `face_enhance` a boolean (default false), `track_id` a string (numbers are turned
  * into strings; null/"" become undefined).
  */
-export const SuperResolutionRequestSchema = z
-  .object({
-    key: keyField.meta({ description: 'Your API key.' }),
-    url: httpUrl('url').optional().meta({ description: 'http(s) URL of the image to upscale.' }),
-    init_image: httpUrl('init_image').optional().meta({ description: 'Alias of url.' }),
-    scale: positiveNumber('scale').optional().meta({ description: "Output scale (a positive number up to the server's limit). Default: the model's native scale." }),
-    model_id: z
-      .union([z.string().max(REQUEST_LIMITS.modelId, { error: tooLong('model_id', REQUEST_LIMITS.modelId) }), z.null()], {
-        error: (iss) => `model_id: expected a string, received ${describeValue(iss.input)}`,
-      })
-      .optional()
-      .transform((value) => (value ? value : undefined))
-      .meta({ description: `The upscaler. Default: ${DEFAULT_MODEL_ID}.` }),
-    webhook: optionalUrl('webhook').meta({ description: 'URL that receives a signed POST when the job finishes.' }),
-    face_enhance: looseBoolean('face_enhance')
-      .optional()
-      .transform((value) => value ?? false)
-      .meta({ description: 'Restore faces with GFPGAN. Default false.' }),
-    track_id: z
-      .union([z.string().max(REQUEST_LIMITS.trackId, { error: tooLong('track_id', REQUEST_LIMITS.trackId) }), z.number(), z.null()], {
-        error: (iss) => `track_id: expected a string or a number, received ${describeValue(iss.input)}`,
-      })
-      .optional()
-      .transform((value) => (value === null || value === undefined || value === '' ? undefined : String(value)))
-      .meta({ description: 'Your own id, echoed in the webhook.' }),
-  })
-  .superRefine((value, ctx) => {
-    if (value.url === undefined && value.init_image === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'url: required (an http(s) URL of the image; also accepted as init_image)' });
-    } else if (value.url !== undefined && value.init_image !== undefined && value.url !== value.init_image) {
-      ctx.addIssue({ code: 'custom', path: ['init_image'], message: 'init_image: give either url or init_image, not two different URLs' });
-    }
-  })
-  .transform(({ init_image, url, ...rest }) => ({ ...rest, url: (url ?? init_image) as string }));
+export const SuperResolutionRequestSchema = z.pipe(
+  z
+    .object({
+      key: described(keyField, 'Your API key.'),
+      url: described(z.optional(httpUrl('url')), 'http(s) URL of the image to upscale.'),
+      init_image: described(z.optional(httpUrl('init_image')), 'Alias of url.'),
+      scale: described(z.optional(positiveNumber('scale')), "Output scale (a positive number up to the server's limit). Default: the model's native scale."),
+      model_id: described(
+        z.pipe(
+          z.optional(
+            z.union([z.string().check(z.maxLength(REQUEST_LIMITS.modelId, { error: tooLong('model_id', REQUEST_LIMITS.modelId) })), z.null()], {
+              error: (iss) => `model_id: expected a string, received ${describeValue(iss.input)}`,
+            }),
+          ),
+          z.transform((value) => (value ? value : undefined)),
+        ),
+        `The upscaler. Default: ${DEFAULT_MODEL_ID}.`,
+      ),
+      webhook: described(optionalUrl('webhook'), 'URL that receives a signed POST when the job finishes.'),
+      face_enhance: described(
+        z.pipe(
+          z.optional(looseBoolean('face_enhance')),
+          z.transform((value) => value ?? false),
+        ),
+        'Restore faces with GFPGAN. Default false.',
+      ),
+      track_id: described(
+        z.pipe(
+          z.optional(
+            z.union([z.string().check(z.maxLength(REQUEST_LIMITS.trackId, { error: tooLong('track_id', REQUEST_LIMITS.trackId) })), z.number(), z.null()], {
+              error: (iss) => `track_id: expected a string or a number, received ${describeValue(iss.input)}`,
+            }),
+          ),
+          z.transform((value) => (value === null || value === undefined || value === '' ? undefined : String(value))),
+        ),
+        'Your own id, echoed in the webhook.',
+      ),
+    })
+    .check(
+      z.superRefine((value, ctx) => {
+        if (value.url === undefined && value.init_image === undefined) {
+          ctx.issues.push({ code: 'custom', input: value, path: ['url'], message: 'url: required (an http(s) URL of the image; also accepted as init_image)' });
+        } else if (value.url !== undefined && value.init_image !== undefined && value.url !== value.init_image) {
+          ctx.issues.push({ code: 'custom', input: value, path: ['init_image'], message: 'init_image: give either url or init_image, not two different URLs' });
+        }
+      }),
+    ),
+  z.transform(({ init_image, url, ...rest }) => ({ ...rest, url: (url ?? init_image) as string })),
+);
 
 export type SuperResolutionRequest = z.output<typeof SuperResolutionRequestSchema>;
 export type SuperResolutionRequestInput = z.input<typeof SuperResolutionRequestSchema>;
+
+const nonNegative = () => z.number().check(z.nonnegative());
+const count = () => z.int().check(z.nonnegative());
 
 /** A finished job. `output` is the URL of the result image. */
 export const SuccessResponseSchema = z.object({
   status: z.literal('success'),
   /** Seconds spent producing the output. */
-  generationTime: z.number().nonnegative(),
+  generationTime: nonNegative(),
   id: idField,
   output: httpUrl('output'),
 });
@@ -178,7 +210,7 @@ export const ProcessingResponseSchema = z.object({
   status: z.literal('processing'),
   id: idField,
   /** Estimated seconds until the result. */
-  eta: z.number().nonnegative(),
+  eta: nonNegative(),
   /** The URL of `POST /api/v1/enterprise/fetch/{id}` for this job. */
   fetch_result: httpUrl('fetch_result'),
   message: z.string(),
@@ -193,12 +225,12 @@ export const ErrorResponseSchema = z.object({
   status: z.literal('error'),
   message: z.string(),
   /** A stable error code (`E_...`). */
-  code: z.string().optional(),
+  code: z.optional(z.string()),
   /** The job's id, when the error is a failed job's. */
-  id: idField.optional(),
+  id: z.optional(idField),
   /** A failed job's error as an HTTP status; `fetch` answers such a job with HTTP 200. */
-  http_status: z.number().int().optional(),
-  retry_after: z.number().nonnegative().optional(),
+  http_status: z.optional(z.int()),
+  retry_after: z.optional(nonNegative()),
 });
 export type ErrorResponse = z.output<typeof ErrorResponseSchema>;
 
@@ -229,12 +261,12 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
  * Normalised output: `image` is the bare base64 text (whitespace removed) and `mime_type` the
  * type named by the data URL, if any.
  */
-export const UploadImageRequestSchema = z
-  .object({
+export const UploadImageRequestSchema = z.pipe(
+  z.object({
     key: keyField,
     image: requiredString('image'),
-  })
-  .transform((value, ctx) => {
+  }),
+  z.transform((value: { key: string; image: string }, ctx) => {
     let image = value.image;
     let mime_type: string | undefined;
     const match = DATA_URL.exec(image);
@@ -248,7 +280,8 @@ export const UploadImageRequestSchema = z
       return z.NEVER;
     }
     return { key: value.key, image, mime_type };
-  });
+  }),
+);
 export type UploadImageRequest = z.output<typeof UploadImageRequestSchema>;
 export type UploadImageRequestInput = z.input<typeof UploadImageRequestSchema>;
 
@@ -256,7 +289,7 @@ export const UploadImageResponseSchema = z.object({
   status: z.literal('success'),
   /** The URL of the uploaded image, usable as `url` in `super_resolution`. */
   output: httpUrl('output'),
-  id: idField.optional(),
+  id: z.optional(idField),
 });
 export type UploadImageResponse = z.output<typeof UploadImageResponseSchema>;
 
@@ -268,14 +301,14 @@ export type UploadImageResponse = z.output<typeof UploadImageResponseSchema>;
 export const ModelInfoSchema = z.object({
   model_id: z.string(),
   /** Native scale factor. */
-  scale: z.number().positive(),
+  scale: z.number().check(z.positive()),
   /** `SRVGGNetCompact`, `RRDBNet`, `GFPGAN`, ... */
   architecture: z.string(),
   description: z.string(),
   /** Weights are on this server (no download needed before the first job). */
   installed: z.boolean(),
   /** The model used when a request names none. */
-  default: z.boolean().optional(),
+  default: z.optional(z.boolean()),
 });
 export type ModelInfo = z.output<typeof ModelInfoSchema>;
 
@@ -296,7 +329,7 @@ export const FaceModelInfoSchema = z.object({
   /** Weights are on this server; when false they are downloaded at the first face_enhance job. */
   installed: z.boolean(),
   /** Where the server downloads them from when they are not installed. */
-  url: z.string().optional(),
+  url: z.optional(z.string()),
 });
 export type FaceModelInfo = z.output<typeof FaceModelInfoSchema>;
 
@@ -313,39 +346,41 @@ export const GetAllModelsResponseSchema = z.object({
   /** The upscalers a request's `model_id` can name. */
   models: z.array(ModelInfoSchema),
   /** Face enhancement's models (superres extension; absent on servers that predate it). */
-  face_enhance: FaceEnhanceInfoSchema.optional(),
+  face_enhance: z.optional(FaceEnhanceInfoSchema),
 });
 export type GetAllModelsResponse = z.output<typeof GetAllModelsResponseSchema>;
 
 const SHA256 = /^[0-9a-fA-F]{64}$/;
+const sha256Error = (iss: { input?: unknown }) => `sha256: expected 64 hexadecimal digits, received ${describeValue(iss.input)}`;
 
 /**
  * `POST /api/v1/enterprise/load_model` (admin key): registers a model from a URL or a file path
  * on the server (exactly one), with an optional sha256 (normalised to lower case).
  */
-export const LoadModelRequestSchema = z
-  .object({
-    key: keyField,
-    model_id: modelIdField,
-    url: httpUrl('url').optional(),
-    path: requiredString('path', REQUEST_LIMITS.path).optional(),
-    sha256: z
-      .string({ error: (iss) => `sha256: expected 64 hexadecimal digits, received ${describeValue(iss.input)}` })
-      .regex(SHA256, { error: (iss) => `sha256: expected 64 hexadecimal digits, received ${describeValue(iss.input)}` })
-      .optional(),
-  })
-  .superRefine((value, ctx) => {
-    if ((value.url === undefined) === (value.path === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'url: give exactly one of url or path' });
-    }
-  })
-  .transform((value) => (value.sha256 === undefined ? value : { ...value, sha256: value.sha256.toLowerCase() }));
+export const LoadModelRequestSchema = z.pipe(
+  z
+    .object({
+      key: keyField,
+      model_id: modelIdField,
+      url: z.optional(httpUrl('url')),
+      path: z.optional(requiredString('path', REQUEST_LIMITS.path)),
+      sha256: z.optional(z.string({ error: sha256Error }).check(z.regex(SHA256, { error: sha256Error }))),
+    })
+    .check(
+      z.superRefine((value, ctx) => {
+        if ((value.url === undefined) === (value.path === undefined)) {
+          ctx.issues.push({ code: 'custom', input: value, path: ['url'], message: 'url: give exactly one of url or path' });
+        }
+      }),
+    ),
+  z.transform((value) => (value.sha256 === undefined ? value : { ...value, sha256: value.sha256.toLowerCase() })),
+);
 export type LoadModelRequest = z.output<typeof LoadModelRequestSchema>;
 export type LoadModelRequestInput = z.input<typeof LoadModelRequestSchema>;
 export const LoadModelResponseSchema = z.object({
   status: z.literal('success'),
   message: z.string(),
-  model: ModelInfoSchema.optional(),
+  model: z.optional(ModelInfoSchema),
 });
 export type LoadModelResponse = z.output<typeof LoadModelResponseSchema>;
 
@@ -357,8 +392,8 @@ export const VerifyModelResponseSchema = z.object({
   model_id: z.string(),
   /** The weights are present and match the expected sha256 (when one is known). */
   verified: z.boolean(),
-  sha256: z.string().optional(),
-  message: z.string().optional(),
+  sha256: z.optional(z.string()),
+  message: z.optional(z.string()),
 });
 export type VerifyModelResponse = z.output<typeof VerifyModelResponseSchema>;
 
@@ -378,13 +413,13 @@ export const QueueDetailsSchema = z.object({
   /** `embedded` (default) or `redis` (BullMQ). */
   backend: z.enum(['embedded', 'redis']),
   /** Jobs waiting to run. */
-  waiting: z.number().int().nonnegative(),
+  waiting: count(),
   /** Jobs running now. */
-  active: z.number().int().nonnegative(),
+  active: count(),
   /** Most jobs run at once by this process. */
-  concurrency: z.number().int().nonnegative(),
-  completed: z.number().int().nonnegative().optional(),
-  failed: z.number().int().nonnegative().optional(),
+  concurrency: count(),
+  completed: z.optional(count()),
+  failed: z.optional(count()),
 });
 export type QueueDetails = z.output<typeof QueueDetailsSchema>;
 export const SystemDetailsResponseSchema = z.object({
@@ -394,10 +429,10 @@ export const SystemDetailsResponseSchema = z.object({
   models: z.array(ModelInfoSchema),
   queue: QueueDetailsSchema,
   /** `local` or `s3`. */
-  storage: z.string().optional(),
+  storage: z.optional(z.string()),
   /** Inference backend, e.g. `onnxruntime-node (cpu)`. */
-  backend: z.string().optional(),
-  uptime_seconds: z.number().nonnegative().optional(),
+  backend: z.optional(z.string()),
+  uptime_seconds: z.optional(nonNegative()),
 });
 export type SystemDetailsResponse = z.output<typeof SystemDetailsResponseSchema>;
 
@@ -408,7 +443,7 @@ export const ClearCacheResponseSchema = z.object({
   status: z.literal('success'),
   message: z.string(),
   /** How many objects were deleted. */
-  cleared: z.number().int().nonnegative().optional(),
+  cleared: z.optional(count()),
 });
 export type ClearCacheResponse = z.output<typeof ClearCacheResponseSchema>;
 
@@ -448,9 +483,9 @@ export const WebhookPayloadSchema = z.object({
   status: z.enum(['success', 'error']),
   id: idField,
   output: z.string(),
-  generationTime: z.number().nonnegative().optional(),
-  track_id: z.union([z.string(), z.number(), z.null()]).optional(),
-  message: z.string().optional(),
+  generationTime: z.optional(nonNegative()),
+  track_id: z.optional(z.union([z.string(), z.number(), z.null()])),
+  message: z.optional(z.string()),
 });
 export type WebhookPayload = z.output<typeof WebhookPayloadSchema>;
 
@@ -462,7 +497,7 @@ export type WebhookPayload = z.output<typeof WebhookPayloadSchema>;
  * One line from a validation failure: each issue's message (prefixed by its path when the message
  * does not name it already), joined by `; `.
  */
-export function formatValidationError(error: z.ZodError): string {
+export function formatValidationError(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
   return error.issues
     .map((issue) => {
       const path = issue.path.map(String).join('.');

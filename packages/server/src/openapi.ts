@@ -3,7 +3,7 @@
  * server's error table (each error response lists the codes that answer with its status).
  * Operations and their errors are declared in `openapi-operations.ts`.
  */
-import { z } from 'zod';
+import { z, type core } from 'zod';
 import * as sdk from '@superres/sdk';
 import { HTTP_STATUS_BY_CODE, type HttpErrorCode } from './errors-http.js';
 import { OPERATIONS, TAGS, type Body, type Operation } from './openapi-operations.js';
@@ -11,7 +11,7 @@ import { OPERATIONS, TAGS, type Body, type Operation } from './openapi-operation
 type Json = Record<string, unknown>;
 
 /** Request bodies: described as a client may send them (`io: 'input'`). */
-const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
+const REQUEST_SCHEMAS: Record<string, core.$ZodType> = {
   SuperResolutionRequest: sdk.SuperResolutionRequestSchema,
   FetchRequest: sdk.FetchRequestSchema,
   UploadImageRequest: sdk.UploadImageRequestSchema,
@@ -22,7 +22,7 @@ const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
 };
 
 /** Response bodies: described as the server sends them (`io: 'output'`). */
-const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
+const RESPONSE_SCHEMAS: Record<string, core.$ZodType> = {
   SuccessResponse: sdk.SuccessResponseSchema,
   ProcessingResponse: sdk.ProcessingResponseSchema,
   ErrorResponse: sdk.ErrorResponseSchema,
@@ -47,7 +47,7 @@ const KEY_DESCRIPTION = 'Your API key. Required here unless it is sent as `Autho
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 /** Named component schemas; one registered schema inside another becomes a `$ref`. */
-function componentSchemas(schemas: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, Json> {
+function componentSchemas(schemas: Record<string, core.$ZodType>, io: 'input' | 'output'): Record<string, Json> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
   const { schemas: generated } = z.toJSONSchema(registry, { io, unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as {

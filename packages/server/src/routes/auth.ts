@@ -1,6 +1,6 @@
 /** Key checks and body validation shared by the API routes. */
 import type { FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import { safeParse, type core } from 'zod';
 import { formatValidationError } from '@superres/sdk';
 import { ServerError } from '../errors.js';
 import type { KeyIdentity, KeyRing } from '../keys.js';
@@ -25,11 +25,11 @@ export function authenticate(keys: KeyRing, request: FastifyRequest, options: { 
 }
 
 /** Parses a body with an sdk schema; a failure is a 400 whose message names each bad field. */
-export function parseBody<S extends z.ZodType>(schema: S, request: FastifyRequest): z.output<S> {
+export function parseBody<S extends core.$ZodType>(schema: S, request: FastifyRequest): core.output<S> {
   const raw = request.body;
   const body = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};
   if (body.key === undefined) body.key = keyOf(request);
-  const result = schema.safeParse(body);
+  const result = safeParse(schema, body);
   if (!result.success) throw new ServerError('E_INVALID_REQUEST', formatValidationError(result.error));
   return result.data;
 }
