@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resizeAlphaInto } from './alpha.js';
+import { fillOpaqueAlpha, hasOpaqueAlpha, resizeAlphaInto } from './alpha.js';
 import { createImage } from './image.js';
 
 describe('resizeAlphaInto (cv2.INTER_LINEAR)', () => {
@@ -30,5 +30,30 @@ describe('resizeAlphaInto (cv2.INTER_LINEAR)', () => {
     expect(at(1, 1)).toBe(Math.round(want));
     expect(at(0, 0)).toBe(0);
     expect(at(3, 3)).toBe(40);
+  });
+});
+
+describe('hasOpaqueAlpha, fillOpaqueAlpha', () => {
+  it('is true only for an image with alpha whose every alpha sample is the maximum', () => {
+    const rgba = { width: 2, height: 2, channels: 4, bitDepth: 8, data: new Uint8Array([0, 0, 0, 255, 1, 2, 3, 255, 9, 9, 9, 255, 0, 0, 0, 255]) } as const;
+    expect(hasOpaqueAlpha(rgba)).toBe(true);
+    rgba.data[15] = 254;
+    expect(hasOpaqueAlpha(rgba)).toBe(false);
+    expect(hasOpaqueAlpha(rgba, { from: 0, to: 1 })).toBe(true); // the first row only
+    expect(hasOpaqueAlpha(rgba, { from: 1 })).toBe(false);
+    const gray16 = { width: 2, height: 1, channels: 2, bitDepth: 16, data: new Uint16Array([0, 65535, 7, 65535]) } as const;
+    expect(hasOpaqueAlpha(gray16)).toBe(true);
+    expect(hasOpaqueAlpha({ ...gray16, data: new Uint16Array([0, 65535, 7, 255]) })).toBe(false);
+    // No alpha channel: nothing to call opaque.
+    expect(hasOpaqueAlpha({ width: 1, height: 1, channels: 3, bitDepth: 8, data: new Uint8Array([255, 255, 255]) })).toBe(false);
+  });
+
+  it('fills the alpha of the rows asked, and nothing else', () => {
+    const image = createImage(2, 3, 2, 16);
+    fillOpaqueAlpha(image, 1, 2);
+    expect(Array.from(image.data)).toEqual([0, 0, 0, 0, 0, 65535, 0, 65535, 0, 0, 0, 0]);
+    fillOpaqueAlpha(image);
+    expect(hasOpaqueAlpha(image)).toBe(true);
+    expect(() => fillOpaqueAlpha(createImage(1, 1, 3, 8))).toThrow(/alpha/);
   });
 });

@@ -41,6 +41,33 @@ export function resizeAlphaInto(source: Image, target: Image, rows: AlphaRows = 
   }
 }
 
+/**
+ * Whether `image` has an alpha channel and every alpha sample is the maximum (255, or 65535 at
+ * 16 bits): a fully opaque image, whose alpha `upscale()` does not run through the model but
+ * sets to the maximum. Looks at rows `from` .. `to - 1` only when given; stops at the first
+ * sample below the maximum.
+ */
+export function hasOpaqueAlpha(image: Image, rows: { from?: number; to?: number } = {}): boolean {
+  if (!hasAlpha(image.channels)) return false;
+  const max = maxValue(image.bitDepth);
+  const stride = image.channels;
+  const data = image.data;
+  const end = Math.min(rows.to ?? image.height, image.height) * image.width * stride;
+  for (let i = Math.max(0, rows.from ?? 0) * image.width * stride + stride - 1; i < end; i += stride) {
+    if (data[i] !== max) return false;
+  }
+  return true;
+}
+
+/** Sets the alpha channel of rows `from` .. `to - 1` of `image` to the maximum (fully opaque). */
+export function fillOpaqueAlpha(image: Image, from = 0, to = image.height): void {
+  if (!hasAlpha(image.channels)) throw new BadImageError('fillOpaqueAlpha needs an image with alpha');
+  const max = maxValue(image.bitDepth);
+  const stride = image.channels;
+  const end = Math.min(to, image.height) * image.width * stride;
+  for (let i = Math.max(0, from) * image.width * stride + stride - 1; i < end; i += stride) image.data[i] = max;
+}
+
 /** Which rows to write: `target` may be a band whose row 0 is row `originY` of a `fullHeight`-tall image. */
 export interface AlphaRows {
   /** Height of the whole resized image; default target.height. */

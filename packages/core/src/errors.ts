@@ -30,13 +30,18 @@ export interface SuperresErrorOptions {
   details?: Record<string, unknown>;
 }
 
+/**
+ * Every class sets its `name` from a string literal, never from `new.target.name` or
+ * `constructor.name`: minifiers rename classes, and a bundled BackendError would call itself "Y".
+ * A subclass of your own sets its own name the same way (else it reports its parent's).
+ */
 export class SuperresError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, options: SuperresErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
+    this.name = 'SuperresError';
     this.code = code;
     this.details = options.details ?? {};
   }
@@ -46,6 +51,7 @@ export class SuperresError extends Error {
 export class InvalidOptionError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.InvalidOption, message, options);
+    this.name = 'InvalidOptionError';
   }
 }
 
@@ -53,6 +59,7 @@ export class InvalidOptionError extends SuperresError {
 export class BadImageError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.BadImage, message, options);
+    this.name = 'BadImageError';
   }
 }
 
@@ -60,6 +67,7 @@ export class BadImageError extends SuperresError {
 export class ImageTooLargeError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.ImageTooLarge, message, options);
+    this.name = 'ImageTooLargeError';
   }
 }
 
@@ -67,6 +75,7 @@ export class ImageTooLargeError extends SuperresError {
 export class BadCheckpointError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.BadCheckpoint, message, options);
+    this.name = 'BadCheckpointError';
   }
 }
 
@@ -74,6 +83,7 @@ export class BadCheckpointError extends SuperresError {
 export class UnsafeCheckpointError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.UnsafeCheckpoint, message, options);
+    this.name = 'UnsafeCheckpointError';
   }
 }
 
@@ -81,24 +91,28 @@ export class UnsafeCheckpointError extends SuperresError {
 export class UnsupportedArchitectureError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.UnsupportedArchitecture, message, options);
+    this.name = 'UnsupportedArchitectureError';
   }
 }
 
 export class ModelNotFoundError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.ModelNotFound, message, options);
+    this.name = 'ModelNotFoundError';
   }
 }
 
 export class DuplicateModelError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.DuplicateModel, message, options);
+    this.name = 'DuplicateModelError';
   }
 }
 
 export class ChecksumError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.Checksum, message, options);
+    this.name = 'ChecksumError';
   }
 }
 
@@ -106,6 +120,7 @@ export class ChecksumError extends SuperresError {
 export class DownloadError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.Download, message, options);
+    this.name = 'DownloadError';
   }
 }
 
@@ -113,6 +128,7 @@ export class DownloadError extends SuperresError {
 export class UrlRefusedError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.UrlRefused, message, options);
+    this.name = 'UrlRefusedError';
   }
 }
 
@@ -120,6 +136,7 @@ export class UrlRefusedError extends SuperresError {
 export class StorageError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.Storage, message, options);
+    this.name = 'StorageError';
   }
 }
 
@@ -127,6 +144,7 @@ export class StorageError extends SuperresError {
 export class UnavailableError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.Unavailable, message, options);
+    this.name = 'UnavailableError';
   }
 }
 
@@ -134,12 +152,14 @@ export class UnavailableError extends SuperresError {
 export class BackendError extends SuperresError {
   constructor(message: string, options?: SuperresErrorOptions) {
     super(ErrorCode.Backend, message, options);
+    this.name = 'BackendError';
   }
 }
 
 export class AbortedError extends SuperresError {
   constructor(message = 'The operation was aborted', options?: SuperresErrorOptions) {
     super(ErrorCode.Aborted, message, options);
+    this.name = 'AbortedError';
   }
 }
 

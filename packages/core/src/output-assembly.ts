@@ -3,9 +3,9 @@
  * other scale, into a band of native rows (one row of tiles high) that is resampled into the
  * output as soon as it is complete and then reused: the native-size image never exists whole.
  */
-import { resizeAlphaInto } from './alpha.js';
+import { fillOpaqueAlpha, resizeAlphaInto } from './alpha.js';
 import type { Image } from './image.js';
-import { createImage } from './image.js';
+import { createImage, hasAlpha } from './image.js';
 import { createLanczosStream } from './resample.js';
 import type { Slicer } from './schedule.js';
 
@@ -36,19 +36,26 @@ export interface AssemblyInput {
   height: number;
   /** Tallest band, in native rows. */
   maxBandHeight: number;
-  /** Alpha resized from the source (alpha 'resize') rather than run through the model. */
-  resizeAlpha: boolean;
+  /**
+   * Where the output's alpha comes from (images with alpha): 'stitched' from the model's alpha
+   * pass, 'resize' resized from the source (alpha 'resize'), 'opaque' the maximum everywhere (a
+   * source whose alpha is all maximum: no alpha pass). Ignored for images without alpha.
+   */
+  alpha: 'stitched' | 'resize' | 'opaque';
 }
 
 export function createOutputAssembly(input: AssemblyInput): OutputAssembly {
   const { source } = input;
   const direct = input.width === input.nativeWidth && input.height === input.nativeHeight;
   const output = createImage(input.width, input.height, source.channels, source.bitDepth);
+  const alpha = hasAlpha(source.channels) ? input.alpha : 'stitched';
+  /** Writes the band's alpha where no tile does: resized from the source, or opaque. */
   const resizeAlpha = async (image: Image, originY: number, band: BandRows, slicer: Slicer) => {
-    if (!input.resizeAlpha) return;
+    if (alpha === 'stitched') return;
     for (let y = band.y - originY; y < band.y - originY + band.height; y += ROWS_PER_SLICE_CHECK) {
       const to = Math.min(y + ROWS_PER_SLICE_CHECK, band.y - originY + band.height);
-      resizeAlphaInto(source, image, { fullHeight: input.nativeHeight, originY, from: y, to });
+      if (alpha === 'opaque') fillOpaqueAlpha(image, y, to);
+      else resizeAlphaInto(source, image, { fullHeight: input.nativeHeight, originY, from: y, to });
       await slicer.pause();
     }
   };

@@ -19,7 +19,11 @@ export interface UpscaleOptions {
   prePad?: number;
   /** Final scale factor (default model.scale); other values are Lanczos-resampled. */
   outscale?: number;
-  /** Alpha through the model ('model', default) or bilinear-resized ('resize'). */
+  /**
+   * Alpha through the model ('model', default) or bilinear-resized ('resize'). Either way, an
+   * image whose alpha is the maximum everywhere (fully opaque) keeps it at the maximum, and the
+   * model runs once per tile, not twice.
+   */
   alpha?: 'model' | 'resize';
   /** Memory budget in bytes for automatic tiles (output image excluded); default DEFAULT_MAX_MEMORY. */
   maxMemory?: number;

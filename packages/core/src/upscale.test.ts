@@ -129,6 +129,74 @@ describe('upscale: channels, alpha and bit depth', () => {
   });
 });
 
+describe('upscale: opaque alpha', () => {
+  const alphaOf = (image: Image): number[] => Array.from(image.data.filter((_, i) => i % image.channels === image.channels - 1));
+  const colourOf = (image: Image): number[] => Array.from(image.data.filter((_, i) => i % image.channels !== image.channels - 1));
+  /** A random image with alpha, its alpha set to the maximum everywhere. */
+  const opaque = (width: number, height: number, channels: 2 | 4, bitDepth: 8 | 16, seed: number): Image => {
+    const image = randomImage(width, height, channels, bitDepth, seed);
+    const max = bitDepth === 16 ? 65535 : 255;
+    for (let i = channels - 1; i < image.data.length; i += channels) image.data[i] = max;
+    return image;
+  };
+  const cases = [[4, 8], [4, 16], [2, 8], [2, 16]] as const;
+
+  for (const [channels, bitDepth] of cases) {
+    it(`${channels === 4 ? 'RGBA' : 'gray + alpha'} ${bitDepth}-bit, all alpha at the maximum: one pass, alpha stays the maximum`, async () => {
+      const max = bitDepth === 16 ? 65535 : 255;
+      const image = opaque(13, 9, channels, bitDepth, channels * 10 + bitDepth);
+      const toy = createToyModel({ scale: 2, layers: 2 });
+      const out = await upscale(image, toy, { tile: 4, tilePad: 2 });
+      const colourTiles = toy.calls.length;
+      expect(colourTiles).toBe(4 * 3);
+      expect(alphaOf(out).every((a) => a === max)).toBe(true);
+      // Colour is what it always was; the alpha pass would have darkened the borders (the model
+      // zero-pads: an opaque canvas came out with alpha 254 at its edges).
+      const withPass = await referenceEnhance(image, toy);
+      expect(colourOf(out)).toEqual(colourOf(withPass));
+      expect(alphaOf(withPass).some((a) => a < max)).toBe(true);
+
+      // One sample below the maximum: the alpha pass runs, exactly as before.
+      const translucent = opaque(13, 9, channels, bitDepth, channels * 10 + bitDepth);
+      translucent.data[(4 * 13 + 6) * channels + channels - 1] = max - 1;
+      toy.calls.length = 0;
+      const passed = await upscale(translucent, toy, { tile: 4, tilePad: 2 });
+      expect(toy.calls.length).toBe(2 * colourTiles);
+      expect(firstDiff(passed, await referenceEnhance(translucent, toy))).toBe(-1);
+    });
+  }
+
+  it('alpha "resize" and the outscale path keep opaque alpha at the maximum too', async () => {
+    for (const [channels, bitDepth] of cases) {
+      const max = bitDepth === 16 ? 65535 : 255;
+      const image = opaque(17, 11, channels, bitDepth, 3);
+      for (const alpha of ['model', 'resize'] as const) {
+        for (const outscale of [2, 3, 1.5, 0.5]) {
+          const toy = createToyModel({ scale: 2, layers: 1 });
+          const out = await upscale(image, toy, { alpha, outscale, tile: 6, tilePad: 1 });
+          expect(alphaOf(out).every((a) => a === max), `${channels}ch ${bitDepth}-bit ${alpha} x${outscale}`).toBe(true);
+          expect(toy.calls.length).toBe(3 * 2);
+          const native = await upscale(image, toy, { alpha, tile: 6, tilePad: 1 });
+          if (outscale !== 2) {
+            const resized = resampleLanczos(native, out.width, out.height);
+            expect(colourOf(out)).toEqual(colourOf(resized));
+          }
+        }
+      }
+    }
+  });
+
+  it('progress counts the colour tiles only: it reaches tilesTotal', async () => {
+    const events: TileProgress[] = [];
+    const model = createToyModel({ scale: 2 });
+    await upscale(opaque(10, 10, 4, 8, 1), model, { tile: 4, onProgress: (p) => p.stage === 'inference' && events.push({ ...p }) });
+    expect(model.calls.length).toBe(9);
+    expect(events.map((e) => e.tilesDone)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(events.every((e) => e.tilesTotal === 9)).toBe(true);
+    expect(events.at(-1)!.etaMs).toBe(0);
+  });
+});
+
 describe('upscale: outscale', () => {
   it('refuses an output too large to allocate before running the model', async () => {
     let runs = 0;

@@ -1,3 +1,4 @@
+import { hasOpaqueAlpha } from './alpha.js';
 import { AbortedError, BackendError, ImageTooLargeError, InvalidOptionError, isSuperresError, throwIfAborted } from './errors.js';
 import type { Image, Tensor } from './image.js';
 import { hasAlpha, imageBytes, MAX_IMAGE_BYTES, validateImage } from './image.js';
@@ -63,7 +64,8 @@ interface WorkItem {
  * Real-ESRGAN's `RealESRGANer.enhance` as a streaming pipeline: pre-pad and alignment pad by
  * reflection (coordinates only), tiles sized to a memory budget, each tile's crop quantised
  * straight into the output (or, at a scale other than the model's, into a band of rows that is
- * Lanczos-resampled as soon as it is complete), alpha through the model or resized.
+ * Lanczos-resampled as soon as it is complete), alpha through the model or resized, or, when
+ * every alpha sample is the maximum, left at the maximum without a pass of the model.
  *
  * Pipelined: while the backend runs one tile, the next is extracted and the previous stitched;
  * a backend that runs several at once (`model.parallelism`) gets that many. Work on the caller's
@@ -82,9 +84,14 @@ export async function upscale(image: Image, model: LoadedModel, options?: Upscal
 
   const { settings, mapX, mapY } = resolveTiles(image, model, opts);
   const plans = planTiles({ width: mapX.length, height: mapY.length, tile: settings.tile, tilePad: settings.tilePad, scale });
-  const alphaByModel = hasAlpha(image.channels) && opts.alpha === 'model';
+  const slicer = createSlicer();
+  // Alpha that is the maximum everywhere (an opaque canvas, a PNG saved with an unused alpha
+  // channel) stays the maximum: no second pass of the model, whose output at the borders could
+  // dip below it (alpha 254 at the edges of an opaque image).
+  const alpha = !hasAlpha(image.channels) ? undefined : (await isOpaque(image, slicer)) ? 'opaque' : opts.alpha;
+  throwIfAborted(opts.signal);
   const passes: Pass[] = [{ channels: colorChannels(image.channels), target: image.channels <= 2 ? 'gray' : 'rgb' }];
-  if (alphaByModel) passes.push({ channels: alphaChannels(image.channels), target: 'alpha' });
+  if (alpha === 'model') passes.push({ channels: alphaChannels(image.channels), target: 'alpha' });
   const items = workItems(plans, passes, native.height);
   const maxBandHeight = items.reduce((most, i) => Math.max(most, i.band.height), 0);
   if (size.width !== native.width || size.height !== native.height) {
@@ -97,11 +104,11 @@ export async function upscale(image: Image, model: LoadedModel, options?: Upscal
     width: size.width,
     height: size.height,
     maxBandHeight,
-    resizeAlpha: hasAlpha(image.channels) && !alphaByModel,
+    alpha: alpha === 'resize' || alpha === 'opaque' ? alpha : 'stitched',
   });
 
+  // Tiles of the passes that run: an opaque image's progress counts its colour tiles only.
   const meter = new ProgressMeter(items.length, items.reduce((sum, i) => sum + i.plan.input.width * i.plan.input.height, 0));
-  const slicer = createSlicer();
   const link = linkedAbortController(opts.signal);
   const runSignal = link?.controller.signal ?? opts.signal;
   const depth = Math.max(1, model.parallelism ?? 1) + 1;
@@ -171,6 +178,16 @@ function resolveTiles(image: Image, model: LoadedModel, opts: ResolvedUpscaleOpt
         ? 0
         : alignUp(opts.tile, alignment);
   return { settings: { tile, tilePad }, mapX, mapY };
+}
+
+/** hasOpaqueAlpha, a slice of rows at a time: the scan of a large image yields to the event loop. */
+async function isOpaque(image: Image, slicer: Slicer): Promise<boolean> {
+  const rowsPerSlice = Math.max(1, Math.floor((4 * VALUES_PER_SLICE_CHECK) / image.width));
+  for (let y = 0; y < image.height; y += rowsPerSlice) {
+    if (!hasOpaqueAlpha(image, { from: y, to: y + rowsPerSlice })) return false;
+    await slicer.pause();
+  }
+  return true;
 }
 
 /** Tiles band by band (a row of tiles), every pass of a band before the next band. */

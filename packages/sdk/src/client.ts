@@ -9,6 +9,7 @@ import {
   ClearCacheResponseSchema,
   DeleteModelRequestSchema,
   DeleteModelResponseSchema,
+  DownloadModelRequestSchema,
   ErrorResponseSchema,
   formatValidationError,
   GetAllModelsResponseSchema,
@@ -84,6 +85,12 @@ export interface SuperresClient {
   loadModel(request: LoadModelParams, options?: RequestOptions): Promise<LoadModelResponse>;
   verifyModel(modelId: string, options?: RequestOptions): Promise<VerifyModelResponse>;
   deleteModel(modelId: string, options?: RequestOptions): Promise<DeleteModelResponse>;
+  /**
+   * The weights file of a model installed on the server (`.pth`, `.safetensors` or `.onnx`, as
+   * stored), to run it elsewhere (the browser demo converts it on the visitor's machine).
+   * Catalog models: any key; imported models: an admin key (`key` in the options).
+   */
+  downloadModel(modelId: string, options?: RequestOptions & { key?: string }): Promise<Uint8Array>;
   systemDetails(options?: RequestOptions): Promise<SystemDetailsResponse>;
   clearCache(options?: RequestOptions): Promise<ClearCacheResponse>;
 }
@@ -199,46 +206,74 @@ export function createClient(options: ClientOptions): SuperresClient {
   const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const extraHeaders = options.headers ?? {};
 
-  /** One POST; answers the parsed body or throws SuperresApiError. */
-  async function post<S extends z.ZodMiniType>(path: string, body: unknown, schema: S, scope: Scope): Promise<z.output<S>> {
+  /** Sends one POST; network failures become SuperresApiError (status 0). */
+  async function send(path: string, body: unknown, scope: Scope, accept: string): Promise<Response> {
     scope.throwIfAborted();
-    let response: Response;
-    let text: string;
     try {
-      response = await fetchImpl(`${baseUrl}${path}`, {
+      return await fetchImpl(`${baseUrl}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...extraHeaders },
+        headers: { 'content-type': 'application/json', accept, ...extraHeaders },
         body: JSON.stringify(body),
         signal: scope.signal,
       });
-      text = await response.text();
     } catch (error) {
       if (scope.signal.aborted) throw scope.abortError();
       throw new SuperresApiError(`network error: ${errorMessage(error)}`, { status: 0, code: 'E_NETWORK', cause: error });
     }
+  }
+
+  async function readText(response: Response, scope: Scope): Promise<string> {
+    try {
+      return await response.text();
+    } catch (error) {
+      if (scope.signal.aborted) throw scope.abortError();
+      throw new SuperresApiError(`network error: ${errorMessage(error)}`, { status: 0, code: 'E_NETWORK', cause: error });
+    }
+  }
+
+  /** The error an answer carries: the API's error shape, or its HTTP status. Undefined for a success. */
+  function errorOf(response: Response, text: string, json: unknown): SuperresApiError | undefined {
     const status = response.status;
     const retryAfterHeader = parseRetryAfter(response.headers.get('retry-after'));
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      if (!response.ok) {
-        throw new SuperresApiError(`HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, { status, retryAfter: retryAfterHeader, body: text });
-      }
-      throw new SuperresApiError(`bad response: not JSON (HTTP ${status})`, { status, code: 'E_BAD_RESPONSE', body: text, cause: error });
-    }
-    const asError = ErrorResponseSchema.safeParse(json);
-    if (asError.success) {
+    const asError = json === undefined ? undefined : ErrorResponseSchema.safeParse(json);
+    if (asError?.success) {
       // A failed job fetched is answered with 200 and its error's status in http_status.
       const errorStatus = asError.data.http_status ?? status;
-      throw new SuperresApiError(asError.data.message, { status: errorStatus, retryAfter: asError.data.retry_after ?? retryAfterHeader, body: json });
+      return new SuperresApiError(asError.data.message, { status: errorStatus, retryAfter: asError.data.retry_after ?? retryAfterHeader, body: json });
     }
     if (!response.ok) {
-      throw new SuperresApiError(`HTTP ${status}`, { status, retryAfter: retryAfterHeader, body: json });
+      const detail = json === undefined && text ? `: ${text.slice(0, 200)}` : '';
+      return new SuperresApiError(`HTTP ${status}${detail}`, { status, retryAfter: retryAfterHeader, body: json ?? text });
+    }
+    return undefined;
+  }
+
+  function parseJson(text: string): unknown {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** One POST; answers the parsed body or throws SuperresApiError. */
+  async function post<S extends z.ZodMiniType>(path: string, body: unknown, schema: S, scope: Scope): Promise<z.output<S>> {
+    const response = await send(path, body, scope, 'application/json');
+    const text = await readText(response, scope);
+    const json = parseJson(text);
+    const failure = errorOf(response, text, json);
+    if (failure) throw failure;
+    if (json === undefined) {
+      throw new SuperresApiError(`bad response: not JSON (HTTP ${response.status})`, { status: response.status, code: 'E_BAD_RESPONSE', body: text });
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      throw new SuperresApiError(`bad response: ${formatValidationError(parsed.error)}`, { status, code: 'E_BAD_RESPONSE', body: json, cause: parsed.error });
+      throw new SuperresApiError(`bad response: ${formatValidationError(parsed.error)}`, {
+        status: response.status,
+        code: 'E_BAD_RESPONSE',
+        body: json,
+        cause: parsed.error,
+      });
     }
     return parsed.data;
   }
@@ -327,6 +362,26 @@ export function createClient(options: ClientOptions): SuperresClient {
     async deleteModel(modelId, options) {
       const body = validate(DeleteModelRequestSchema, { key: adminKey, model_id: modelId });
       return once(ROUTES.deleteModel, body, DeleteModelResponseSchema, options);
+    },
+
+    async downloadModel(modelId, options = {}) {
+      const body = validate(DownloadModelRequestSchema, { key: options.key ?? key, model_id: modelId });
+      const scope = new Scope(options.signal, options.timeoutMs);
+      try {
+        const response = await send(ROUTES.downloadModel, body, scope, 'application/octet-stream');
+        if (!response.ok) {
+          const text = await readText(response, scope);
+          throw errorOf(response, text, parseJson(text))!;
+        }
+        try {
+          return new Uint8Array(await response.arrayBuffer());
+        } catch (error) {
+          if (scope.signal.aborted) throw scope.abortError();
+          throw new SuperresApiError(`network error: ${errorMessage(error)}`, { status: 0, code: 'E_NETWORK', cause: error });
+        }
+      } finally {
+        scope.dispose();
+      }
     },
 
     async systemDetails(options) {

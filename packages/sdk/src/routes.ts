@@ -13,6 +13,8 @@ export const ROUTES = {
   loadModel: `${API_PREFIX}/load_model`,
   verifyModel: `${API_PREFIX}/verify_model`,
   deleteModel: `${API_PREFIX}/delete_model`,
+  /** The weights file of an installed model (catalog: any key; imported: admin key). */
+  downloadModel: `${API_PREFIX}/download_model`,
   systemDetails: `${API_PREFIX}/system_details`,
   clearCache: `${API_PREFIX}/clear_cache`,
   /** Prefix of the outputs served by the server itself (local storage). */

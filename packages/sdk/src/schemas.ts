@@ -406,6 +406,13 @@ export const DeleteModelResponseSchema = z.object({
 });
 export type DeleteModelResponse = z.output<typeof DeleteModelResponseSchema>;
 
+/**
+ * `POST /api/v1/enterprise/download_model`: the weights file of an installed model, as stored
+ * (`application/octet-stream`). Catalog models with any key, imported models with an admin key.
+ */
+export const DownloadModelRequestSchema = z.object({ key: keyField, model_id: modelIdField });
+export type DownloadModelRequest = z.output<typeof DownloadModelRequestSchema>;
+
 /** `POST /api/v1/enterprise/system_details` (admin key). */
 export const SystemDetailsRequestSchema = KeyOnlyRequestSchema;
 export type SystemDetailsRequest = KeyOnlyRequest;

@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { registerCors } from './cors.js';
+import { registerDemoRoutes } from './demo.js';
 import { errorToHttp } from './errors-http.js';
 import { clientErrorHandler, frameworkErrorHandler, shuttingDownBody } from './framework-errors.js';
 import type { AppContext } from './routes/context.js';
@@ -95,9 +97,13 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInst
     ctx.metrics.requestDone(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
 
+  // Only when configured: without SUPERRES_CORS_ORIGINS no CORS headers and no OPTIONS route.
+  registerCors(app, ctx.config.corsOrigins ?? []);
+
   registerJobRoutes(app, ctx);
   registerFileRoutes(app, ctx);
   registerModelRoutes(app, ctx);
   registerOpsRoutes(app, ctx);
+  if (ctx.config.demoDir) registerDemoRoutes(app, ctx.config.demoDir);
   return app;
 }

@@ -57,6 +57,36 @@ const byteSize = z.string().transform((v, ctx) => {
   }
 });
 const url = z.string().trim().url();
+/**
+ * Browser origins allowed to call the API cross-origin: `*`, or a comma-separated list of exact
+ * `http(s)://host[:port]` origins, kept in the form browsers send (lower case, no default port).
+ */
+const corsOrigins = z.string().transform((v, ctx) => {
+  const entries = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (entries.includes('*')) {
+    if (entries.length > 1) ctx.issues.push({ code: 'custom', input: v, message: '`*` (any origin) must be the only entry' });
+    return ['*'];
+  }
+  const origins: string[] = [];
+  for (const entry of entries) {
+    const origin = parseOrigin(entry);
+    if (origin === undefined) {
+      ctx.issues.push({ code: 'custom', input: v, message: `${JSON.stringify(entry)} is not an origin: expected scheme://host[:port], e.g. https://app.example.com (http or https, no path, no trailing slash)` });
+    } else if (!origins.includes(origin)) origins.push(origin);
+  }
+  return origins;
+});
+
+/** `http(s)://host[:port]` as a browser's Origin header writes it, or undefined. */
+function parseOrigin(entry: string): string | undefined {
+  if (!/^https?:\/\/[^/?#@\\\s]+$/i.test(entry)) return undefined;
+  try {
+    const parsed = new URL(entry);
+    return parsed.hostname === '' ? undefined : parsed.origin;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface ConfigVariable {
   /** The environment variable. */
@@ -108,6 +138,8 @@ const TABLE = [
   ['shutdownGraceMs', 'SUPERRES_SHUTDOWN_GRACE_MS', int(0), '30000', 'On SIGTERM, how long running jobs may finish before going back to the queue.'],
   ['webhookTimeoutMs', 'SUPERRES_WEBHOOK_TIMEOUT_MS', int(1), '10000', 'Time limit of one webhook delivery attempt.'],
   ['webhookAttempts', 'SUPERRES_WEBHOOK_ATTEMPTS', int(1), '5', 'Webhook delivery attempts (exponential backoff between them).'],
+  ['corsOrigins', 'SUPERRES_CORS_ORIGINS', corsOrigins, '(none: no CORS headers)', 'Browser origins allowed to call the API from their pages: comma-separated exact origins (`https://app.example.com`, `http://localhost:5173`), or `*` for any. No credentials are allowed (keys travel in the body or `Authorization`). See "Browser clients and the demo".'],
+  ['demoDir', 'SUPERRES_DEMO_DIR', text, '(unset: not served)', 'A directory of static files (the built browser demo) served under `/demo/`, with cross-origin isolation headers. It must exist and hold an `index.html`.'],
 ] as const;
 
 type Row = (typeof TABLE)[number];
@@ -157,6 +189,10 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   webhookTimeoutMs: number;
   webhookAttempts: number;
+  /** Origins allowed by CORS (as browsers write them); `['*']`: any; empty or unset: no CORS headers. */
+  corsOrigins?: string[];
+  /** Static files served under /demo/ (absolute); unset: no /demo routes. */
+  demoDir?: string;
   /** The environment the config was read from (storage reads its own variables from it). */
   env: Env;
 }
@@ -205,6 +241,7 @@ const DEFAULTS = {
   shutdownGraceMs: 30_000,
   webhookTimeoutMs: 10_000,
   webhookAttempts: 5,
+  corsOrigins: [],
 } satisfies Partial<{ [F in Field]: ValueOf<F> }>;
 
 /**
@@ -229,6 +266,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   config.dataDir = resolve(config.dataDir ?? defaultDataDir(env));
   if (config.modelsDir) config.modelsDir = resolve(config.modelsDir);
   config.modelImportDirs = config.modelImportDirs.map((dir) => resolve(dir));
+  if (config.demoDir) config.demoDir = resolve(config.demoDir);
   if (!config.publicUrl) config.publicUrl = `http://${hostForUrl(config.host)}:${config.port}`;
   config.publicUrl = config.publicUrl.replace(/\/+$/, '');
   config.env = env;

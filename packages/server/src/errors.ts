@@ -8,12 +8,13 @@ export type ServerErrorCode =
   | 'E_SERVICE_UNAVAILABLE'
   | 'E_INVALID_REQUEST';
 
+/** Names are string literals, not `new.target.name`: a minified bundle renames classes. */
 export class ServerError extends Error {
   readonly code: ServerErrorCode;
   readonly details: Record<string, unknown>;
   constructor(code: ServerErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = 'ServerError';
     this.code = code;
     this.details = details;
   }
@@ -25,5 +26,6 @@ export class RateLimitedError extends ServerError {
     readonly retryAfter: number,
   ) {
     super('E_RATE_LIMITED', message, { retry_after: retryAfter });
+    this.name = 'RateLimitedError';
   }
 }

@@ -192,6 +192,21 @@ export const OPERATIONS: readonly Operation[] = [
   },
   {
     method: 'post',
+    path: ROUTES.downloadModel,
+    operationId: 'downloadModel',
+    summary: "An installed model's weights file",
+    description:
+      'The file as stored (`.pth`, `.safetensors` or `.onnx`), for clients that run the model themselves (the browser demo). ' +
+      'Catalog models with any key; imported models with an admin key. A model not downloaded yet answers 404.',
+    tag: 'Models',
+    auth: 'key',
+    request: 'DownloadModelRequest',
+    success: { description: 'The weights.', mediaType: 'application/octet-stream', schema: { type: 'string', contentEncoding: 'binary' } },
+    errors: [...JSON_ROUTE, 'E_FORBIDDEN', 'E_MODEL_NOT_FOUND'],
+    frameworkErrors: JSON_FRAMEWORK,
+  },
+  {
+    method: 'post',
     path: ROUTES.systemDetails,
     operationId: 'systemDetails',
     summary: 'Version, models, queue and backend (admin)',

@@ -19,6 +19,7 @@ const REQUEST_SCHEMAS: Record<string, core.$ZodType> = {
   LoadModelRequest: sdk.LoadModelRequestSchema,
   VerifyModelRequest: sdk.VerifyModelRequestSchema,
   DeleteModelRequest: sdk.DeleteModelRequestSchema,
+  DownloadModelRequest: sdk.DownloadModelRequestSchema,
 };
 
 /** Response bodies: described as the server sends them (`io: 'output'`). */

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from './app.js';
 import type { ServerConfig } from './config.js';
 import type { JobQueue } from './contracts.js';
+import { resolveDemoDir } from './demo.js';
 import { loadKeys, type GeneratedKey } from './keys.js';
 import { createRuntime, type Logger, type Runtime } from './runtime.js';
 
@@ -50,6 +51,8 @@ export async function startServer(input: ServerConfig, options: StartServerOptio
     config.port = await freePort(config.host);
     if (derived) config.publicUrl = config.publicUrl.replace(/:0$/, `:${config.port}`);
   }
+  // A demo directory that is not there fails the start before anything is generated or started.
+  if (config.demoDir) resolveDemoDir(config.demoDir);
   const { ring, generated } = await loadKeys({ apiKeys: config.apiKeys, adminKeys: config.adminKeys, dataDir: config.dataDir });
   let accepting = true;
   // The app's logger is not there yet while the runtime is built: queue it behind a late binding.

@@ -111,7 +111,7 @@ describe.skipIf(weights.missing)(weights.title, () => {
       stack.length = depth;
       stack.push(match[2]!);
       for (const method of match[3]?.split(', ') ?? []) {
-        if (method !== 'HEAD') registered.add(`${method.toLowerCase()} ${stack.join('').replace(/:(\w+)/g, '{$1}')}`);
+        if (method !== 'HEAD' && method !== 'OPTIONS') registered.add(`${method.toLowerCase()} ${stack.join('').replace(/:(\w+)/g, '{$1}')}`);
       }
     }
     const documented = new Set<string>();
@@ -174,6 +174,12 @@ describe.skipIf(weights.missing)(weights.title, () => {
     expect((await call('post', '/api/v1/enterprise/load_model', { body: { ...admin, model_id: 'x', path: fixture('images', 'set5', 'LRx4', 'bird.png') } })).status).toBe(403);
     expect((await call('post', '/api/v1/enterprise/load_model', { body: { ...admin, model_id: 'x', path: fixture('weights', 'absent.pth') } })).status).toBe(404);
     expect((await call('post', '/api/v1/enterprise/verify_model', { body: { ...admin, model_id: 'imported' } })).body.verified).toBe(true);
+    const download = '/api/v1/enterprise/download_model';
+    const weightsFile = await readFile(fixture('weights', 'realesr-animevideov3.pth'));
+    expect((await call('post', download, { body: { key: KEY, model_id: MODEL } })).bytes.equals(weightsFile)).toBe(true);
+    expect((await call('post', download, { body: { key: KEY, model_id: 'imported' } })).status).toBe(403);
+    expect((await call('post', download, { body: { ...admin, model_id: 'imported' } })).bytes.equals(weightsFile)).toBe(true);
+    expect((await call('post', download, { body: { key: KEY, model_id: 'RealESRGAN_x4plus' } })).status).toBe(404);
     expect((await call('post', '/api/v1/enterprise/verify_model', { body: { ...admin, model_id: 'nope' } })).status).toBe(404);
     expect((await call('post', '/api/v1/enterprise/delete_model', { body: { ...admin, model_id: 'imported' } })).status).toBe(200);
     expect((await call('post', '/api/v1/enterprise/delete_model', { body: { ...admin, model_id: 'imported' } })).status).toBe(404);

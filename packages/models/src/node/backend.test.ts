@@ -1,7 +1,7 @@
 import { AbortedError, BackendError, InvalidOptionError, type SessionOptions } from '@superres/core';
 import { describe, expect, it } from 'vitest';
 import { OnnxGraphBuilder } from '../onnx/onnx-graph.js';
-import { createNodeBackend } from './index.js';
+import { createNodeBackend, sharedWorkerPool } from './index.js';
 
 /** y = x * 2 on a [N, C, H, W] float tensor. */
 function doubler(): Uint8Array {
@@ -122,6 +122,18 @@ describe('createNodeBackend', () => {
     await expect(
       createNodeBackend().createSession(doubler(), { graphOptimization: 'max' } as unknown as SessionOptions),
     ).rejects.toThrow(/Option graphOptimization/);
+  });
+
+  it('report(): the device and intra-op threads of its latest session', async () => {
+    const backend = createNodeBackend();
+    expect(backend.report()).toBeUndefined();
+    const session = await backend.createSession(doubler());
+    expect(backend.report()).toEqual({ device: 'cpu', requestedDevice: 'cpu', threads: sharedWorkerPool().threads, requestedThreads: undefined, proxy: false });
+    await session.release();
+    const one = await backend.createSession(doubler(), { threads: 1, device: 'auto' });
+    // 'auto' is decided inside the worker: the backend does not claim to know.
+    expect(backend.report()).toEqual({ device: undefined, requestedDevice: 'auto', threads: 1, requestedThreads: 1, proxy: false });
+    await one.release();
   });
 
   it('lets per-session options override the backend defaults', async () => {

@@ -1,4 +1,4 @@
-export { createNodeBackend, type NodeBackendOptions } from './backend.js';
+export { createNodeBackend, type NodeBackend, type NodeBackendOptions } from './backend.js';
 export { loadModelFile, type LoadModelFileOptions } from './load-model-file.js';
 export { loadCatalogModel, type LoadCatalogModelOptions } from './load-catalog-model.js';
 export { createWorkerPool, type WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from './pool/worker-pool.js';

@@ -141,6 +141,61 @@ afterAll(() => {
 const node = createNodeBackend({ threads: 1 });
 const web = createWebBackend();
 
+describe('report(): what the runtime really runs with', () => {
+  // First in this file: ORT Web's runtime starts once per process, here, on a "page" that is not
+  // cross-origin isolated (in Node crossOriginIsolated is undefined and threads would work).
+  it('asking for 2 threads without cross-origin isolation runs 1 and says why (COOP/COEP)', async () => {
+    const scope = globalThis as { crossOriginIsolated?: boolean };
+    const before = Object.getOwnPropertyDescriptor(globalThis, 'crossOriginIsolated');
+    scope.crossOriginIsolated = false;
+    try {
+      const backend = createWebBackend({ numThreads: 2 });
+      expect(backend.report()).toBeUndefined();
+      expect([...(await runOnce(backend, doubler(), small)).data]).toEqual([2, 4, 6, 8, 10, 12]);
+      const report = backend.report()!;
+      expect(report).toMatchObject({ device: 'wasm', requestedDevice: 'cpu', threads: 1, requestedThreads: 2, proxy: false });
+      expect(report.reduced).toMatch(/^2 WebAssembly threads were asked for, 1 runs: .*cross-origin isolated \(COOP\/COEP\)/);
+      expect(report.reduced).toMatch(/Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
+      // Another backend of the same page asking for more: the same one thread, said again, no conflict.
+      const four = createWebBackend();
+      await runOnce(four, doubler(), small, { threads: 4 });
+      expect(four.report()).toMatchObject({ threads: 1, requestedThreads: 4, reduced: expect.stringMatching(/^4 WebAssembly threads were asked for, 1 runs/) });
+    } finally {
+      if (before) Object.defineProperty(globalThis, 'crossOriginIsolated', before);
+      else delete scope.crossOriginIsolated;
+    }
+  });
+
+  it('by default reports device wasm and the one thread that runs, nothing reduced', async () => {
+    const backend = createWebBackend();
+    await runOnce(backend, doubler(), small);
+    const report = backend.report();
+    expect(report).toEqual({ device: 'wasm', requestedDevice: 'cpu', threads: 1, requestedThreads: undefined, proxy: false });
+    // A copy: the caller cannot change what the backend reports next.
+    report!.threads = 99;
+    expect(backend.report()!.threads).toBe(1);
+  });
+
+  it('device auto without WebGPU reports wasm and why', async () => {
+    const backend = createWebBackend({ device: 'auto' });
+    await runOnce(backend, doubler(), small);
+    expect(backend.report()).toMatchObject({ device: 'wasm', requestedDevice: 'auto', threads: 1 });
+    if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu === undefined) {
+      expect(backend.report()!.reduced).toMatch(/^device "auto" runs on WebAssembly: WebGPU is not supported.*navigator\.gpu is missing/);
+    }
+  });
+
+  it('wasmThreadsProblem: no threads without isolation or without SharedArrayBuffer', async () => {
+    const { wasmThreadsProblem } = await import('./backend.js');
+    const SAB = globalThis.SharedArrayBuffer;
+    expect(wasmThreadsProblem({ crossOriginIsolated: true, SharedArrayBuffer: SAB })).toBeUndefined();
+    expect(wasmThreadsProblem({ SharedArrayBuffer: SAB })).toBeUndefined(); // Node
+    expect(wasmThreadsProblem({ crossOriginIsolated: false, SharedArrayBuffer: SAB })).toMatch(/not cross-origin isolated \(COOP\/COEP\)/);
+    expect(wasmThreadsProblem({ crossOriginIsolated: false })).toMatch(/not cross-origin isolated/);
+    expect(wasmThreadsProblem({})).toMatch(/SharedArrayBuffer is not available.*cross-origin isolated pages \(COOP\/COEP\)/);
+  });
+});
+
 describe('createWebBackend in Node (WebAssembly)', () => {
   it('runs a graph on WebAssembly, feeding the first input and returning the first output', async () => {
     expect(web.name).toBe('onnxruntime-web');

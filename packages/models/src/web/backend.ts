@@ -10,10 +10,15 @@
  * WebAssembly runtime starts at the first session of the page: these settings are per page, not
  * per session. A later backend or session that asks for different ones gets a BackendError
  * rather than being ignored silently.
+ *
+ * What runs is not always what was asked: WebAssembly threads need cross-origin isolation, and
+ * device 'auto' falls back to WebAssembly. `backend.report()` says what the latest session runs
+ * with (device, threads, proxy) and, in `reduced`, why it is less than asked.
  */
 import {
   BackendError,
   InvalidOptionError,
+  type BackendReport,
   type Device,
   type InferenceBackend,
   type InferenceSession,
@@ -46,8 +51,9 @@ export interface WebBackendOptions extends SessionOptions {
   /**
    * WebAssembly threads (`ort.env.wasm.numThreads`); the same setting as `threads`. Threads need
    * SharedArrayBuffer, which browsers give only to cross-origin isolated pages (COOP + COEP
-   * headers). Default: 1 unless `crossOriginIsolated`, then ORT's choice (half the cores, at
-   * most 4); 0 = ORT's choice.
+   * headers): without it, more than one asked for runs one, and `report().reduced` says why.
+   * Default: 1 unless `crossOriginIsolated`, then ORT's choice (half the cores, at most 4);
+   * 0 = ORT's choice.
    */
   numThreads?: number;
   /**
@@ -57,6 +63,17 @@ export interface WebBackendOptions extends SessionOptions {
    * on the page's thread either way (ORT's proxy serves WebAssembly only); their work is on the GPU.
    */
   proxy?: boolean;
+}
+
+/** The onnxruntime-web backend: an InferenceBackend that says what its runtime really runs with. */
+export interface WebBackend extends InferenceBackend {
+  /**
+   * What the latest session of this backend runs with: `device` 'wasm' or 'webgpu' (device 'auto'
+   * that fell back to WebAssembly says 'wasm'), the WebAssembly `threads` of the page's runtime
+   * next to `requestedThreads`, whether runs go through the `proxy` worker, and in `reduced` why
+   * fewer threads or another device than asked. Undefined before the first session.
+   */
+  report(): BackendReport | undefined;
 }
 
 /** The env.wasm settings as the runtime took them, for conflict checks. */
@@ -95,11 +112,13 @@ function loadOrt(): Promise<Ort> {
  * Devices: 'cpu' = WebAssembly, 'webgpu' = WebGPU, 'auto' = WebGPU where an adapter exists, else
  * WebAssembly; 'cuda' does not exist in browsers (BackendError).
  */
-export function createWebBackend(defaults: WebBackendOptions = {}): InferenceBackend {
+export function createWebBackend(defaults: WebBackendOptions = {}): WebBackend {
   validateOptions(defaults);
   const { wasmPaths, numThreads, proxy, ...sessionDefaults } = defaults;
+  let latest: BackendReport | undefined;
   return {
     name: 'onnxruntime-web',
+    report: () => (latest === undefined ? undefined : { ...latest }),
     async createSession(onnx: Uint8Array, options: SessionOptions = {}): Promise<InferenceSession> {
       validateOptions(options);
       const merged: SessionOptions = { ...sessionDefaults, ...definedSessionOptions(options) };
@@ -113,23 +132,51 @@ export function createWebBackend(defaults: WebBackendOptions = {}): InferenceBac
       }
       // Decided before the runtime starts, so that a refused device leaves env.wasm untouched.
       let webgpu = false;
+      let gpuProblem: string | undefined;
       if (device === 'webgpu') {
         const problem = await webGpuProblem();
         if (problem !== undefined) {
-          throw new BackendError(`Device "webgpu" is not available: ${problem}`, { details: { device } });
+          throw new BackendError(`Device "webgpu" is not available: ${problem}; use device "cpu" or "auto"`, { details: { device } });
         }
         webgpu = true;
       } else if (device === 'auto') {
-        webgpu = (await webGpuProblem()) === undefined;
+        gpuProblem = await webGpuProblem();
+        webgpu = gpuProblem === undefined;
       }
       // `threads` passed to this session wins over the backend's numThreads, as any session option does.
       const threads = options.threads ?? numThreads ?? sessionDefaults.threads;
+      // Without SharedArrayBuffer ORT would warn on the console and run one thread anyway: ask for
+      // the one thread that can run, and say why in the report.
+      const noThreads = threads !== undefined && threads > 1 ? wasmThreadsProblem() : undefined;
       const ort = await loadOrt();
-      const settings = configureWasm(ort, { numThreads: threads, wasmPaths, proxy, defaultProxy: defaultProxy(webgpu) });
+      const settings = configureWasm(ort, {
+        numThreads: noThreads === undefined ? threads : 1,
+        wasmPaths,
+        proxy,
+        defaultProxy: defaultProxy(webgpu),
+      });
       // The proxy worker takes ownership of (detaches) the model's buffer: hand it a copy.
       const bytes = settings.proxy === true ? onnx.slice() : onnx;
-      const session = await openSession(ort, bytes, merged, device, webgpu);
-      return wrapOrtSession(session, {
+      const opened = await openSession(ort, bytes, merged, device, webgpu);
+      const running = runningThreads(ort, settings);
+      const reduced = [
+        device === 'auto' && opened.device === 'wasm'
+          ? `device "auto" runs on WebAssembly: ${opened.fallback ?? gpuProblem ?? 'WebGPU is not available'}`
+          : undefined,
+        threads !== undefined && threads > 1 && running !== undefined && running < threads
+          ? `${threads} WebAssembly threads were asked for, ${running} ${running === 1 ? 'runs' : 'run'}: ` +
+            (noThreads ?? 'ONNX Runtime Web found no WebAssembly thread support here')
+          : undefined,
+      ].filter((reason) => reason !== undefined);
+      latest = {
+        device: opened.device,
+        requestedDevice: device,
+        threads: running,
+        requestedThreads: threads,
+        proxy: settings.proxy === true && hasDocument(),
+        ...(reduced.length > 0 ? { reduced: reduced.join('; ') } : {}),
+      };
+      return wrapOrtSession(opened.session, {
         runtime: 'ONNX Runtime Web',
         tensor: (data, dims) => new ort.Tensor('float32', data, dims),
         // The proxy worker takes ownership of (detaches) the input's buffer: hand it a copy,
@@ -197,13 +244,20 @@ function configureWasm(
   return started;
 }
 
+/** An ORT session, where it runs, and why not on WebGPU when device 'auto' had an adapter. */
+interface OpenedSession {
+  session: OrtSession;
+  device: 'wasm' | 'webgpu';
+  fallback?: string;
+}
+
 async function openSession(
   ort: Ort,
   onnx: Uint8Array,
   options: SessionOptions,
   device: Exclude<Device, 'cuda'>,
   webgpu: boolean,
-): Promise<OrtSession> {
+): Promise<OpenedSession> {
   const base: OrtModule.InferenceSession.SessionOptions = {
     // Our four levels are ORT's names; ORT Web's 'layout' level has no counterpart in core.
     graphOptimizationLevel: options.graphOptimization ?? 'all',
@@ -213,16 +267,29 @@ async function openSession(
     ort.InferenceSession.create(onnx, { ...base, executionProviders: providers });
 
   if (device === 'auto') {
+    let fallback: string | undefined;
     if (webgpu) {
+      // WebGPU alone, not ['webgpu', 'wasm']: given both, ORT drops a WebGPU that fails to start
+      // with a console warning and no word to us. Operators WebGPU lacks run on the CPU either way.
       try {
-        return await create(['webgpu', 'wasm']);
-      } catch {
+        return { session: await create(['webgpu']), device: 'webgpu' };
+      } catch (error) {
         // WebGPU that fails to start (device lost, unsupported feature, a build without it) leaves WebAssembly.
+        fallback = `WebGPU could not start a session: ${messageOf(error)}`;
       }
     }
-    return wrapCreate(() => create(['wasm']), 'cpu');
+    const session = await wrapCreate(() => create(['wasm']), 'cpu');
+    return fallback === undefined ? { session, device: 'wasm' } : { session, device: 'wasm', fallback };
   }
-  return webgpu ? wrapCreate(() => create(['webgpu']), 'webgpu') : wrapCreate(() => create(['wasm']), 'cpu');
+  return webgpu
+    ? { session: await wrapCreate(() => create(['webgpu']), 'webgpu'), device: 'webgpu' }
+    : { session: await wrapCreate(() => create(['wasm']), 'cpu'), device: 'wasm' };
+}
+
+/** WebAssembly threads the runtime runs with: ORT writes its choice (or its fallback to 1) to env.wasm.numThreads. */
+function runningThreads(ort: Ort, settings: WasmSettings): number | undefined {
+  const threads = ort.env.wasm.numThreads;
+  return typeof threads === 'number' && Number.isInteger(threads) && threads > 0 ? threads : settings.numThreads;
 }
 
 async function wrapCreate(create: () => Promise<OrtSession>, device: 'cpu' | 'webgpu'): Promise<OrtSession> {
@@ -245,13 +312,13 @@ async function webGpuProblem(): Promise<string | undefined> {
   if (!gpu || typeof gpu.requestAdapter !== 'function') {
     return (
       'WebGPU is not supported in this environment (navigator.gpu is missing): it needs a browser with WebGPU enabled ' +
-      'and a secure context (https or localhost); use device "cpu" or "auto"'
+      'and a secure context (https or localhost)'
     );
   }
   try {
     const adapter = await gpu.requestAdapter();
     if (adapter == null) {
-      return 'WebGPU is supported but no GPU adapter is available (navigator.gpu.requestAdapter() returned null: the GPU may be blocklisted or disabled); use device "cpu" or "auto"';
+      return 'WebGPU is supported but no GPU adapter is available (navigator.gpu.requestAdapter() returned null: the GPU may be blocklisted or disabled)';
     }
   } catch (error) {
     return `WebGPU is supported but requesting a GPU adapter failed: ${messageOf(error)}`;
@@ -266,6 +333,33 @@ async function webGpuProblem(): Promise<string | undefined> {
 export function defaultProxy(webgpu: boolean, scope: { document?: unknown; Worker?: unknown } = globalThis as never): boolean | undefined {
   if (webgpu) return undefined;
   return typeof scope.document === 'object' && scope.document !== null && typeof scope.Worker === 'function' ? true : undefined;
+}
+
+/**
+ * Why WebAssembly threads cannot run here, or undefined where they can: they need
+ * SharedArrayBuffer, which browsers give only to cross-origin isolated pages. A scope that says
+ * it is not isolated (`crossOriginIsolated === false`: every browser page and worker that is not)
+ * or has no SharedArrayBuffer runs one thread. Node has no `crossOriginIsolated` and has
+ * SharedArrayBuffer: threads run there.
+ */
+export function wasmThreadsProblem(
+  scope: { crossOriginIsolated?: unknown; SharedArrayBuffer?: unknown } = globalThis as never,
+): string | undefined {
+  const fix =
+    'serve the page with the headers Cross-Origin-Opener-Policy: same-origin and ' +
+    'Cross-Origin-Embedder-Policy: require-corp (or credentialless)';
+  if (scope.crossOriginIsolated === false) {
+    return `the page is not cross-origin isolated (COOP/COEP), and WebAssembly threads need the SharedArrayBuffer only isolated pages get: ${fix}`;
+  }
+  if (typeof scope.SharedArrayBuffer !== 'function') {
+    return `SharedArrayBuffer is not available, and WebAssembly threads need it; browsers give it only to cross-origin isolated pages (COOP/COEP): ${fix}`;
+  }
+  return undefined;
+}
+
+/** ORT's own test for its proxy worker: a page (a document), not a worker or Node. */
+function hasDocument(): boolean {
+  return typeof (globalThis as { document?: unknown }).document !== 'undefined';
 }
 
 function crossOriginIsolated(): boolean {

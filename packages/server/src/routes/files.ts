@@ -58,6 +58,8 @@ export function registerFileRoutes(app: FastifyInstance, ctx: AppContext): void 
       .header('content-length', String(info.size))
       .header('cache-control', 'public, max-age=31536000, immutable')
       .header('x-content-type-options', 'nosniff')
+      // A cross-origin isolated page (the demo, COEP require-corp) may load outputs.
+      .header('cross-origin-resource-policy', 'cross-origin')
       .send(createReadStream(path));
   });
 }

@@ -1,13 +1,15 @@
 /** Model and system routes: get_all_models (any key), the rest with an admin key. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ChecksumError, ModelNotFoundError } from '@superres/core';
 import { sha256File, type StoreEntry } from '@superres/models/node';
 import {
   ClearCacheRequestSchema,
   DeleteModelRequestSchema,
+  DownloadModelRequestSchema,
   GetAllModelsRequestSchema,
   LoadModelRequestSchema,
   ROUTES,
@@ -18,6 +20,7 @@ import {
 } from '@superres/sdk';
 import { safeFetch } from '../net/safe-fetch.js';
 import { resolveModelImportPath } from '../model-import-path.js';
+import { ServerError } from '../errors.js';
 import { authenticate, parseBody } from './auth.js';
 import { faceEnhanceInfo } from '../face-models.js';
 import type { AppContext } from './context.js';
@@ -112,6 +115,30 @@ export function registerModelRoutes(app: FastifyInstance, ctx: AppContext): void
     await Promise.all([models.evict(body.model_id), faces.evictIfUsed(body.model_id)]);
     const removed = await store.remove(body.model_id);
     return { status: 'success', message: `Deleted model "${body.model_id}" (${removed.length} file(s))` };
+  });
+
+  // The weights as stored, for clients that run models themselves (the browser demo). Catalog
+  // weights are public anyway; an imported model is the operator's, so it needs an admin key.
+  app.post(ROUTES.downloadModel, async (request, reply) => {
+    const identity = authenticate(ctx.keys, request);
+    const body = parseBody(DownloadModelRequestSchema, request);
+    const entry = (await store.list()).find((e) => e.id === body.model_id);
+    if (!entry) throw new ModelNotFoundError(`model_id: no model "${body.model_id}"`, { details: { id: body.model_id } });
+    if (entry.source === 'imported' && !identity.admin) throw new ServerError('E_FORBIDDEN', 'An imported model can be downloaded with an admin key only');
+    const info = entry.installed ? await stat(entry.path).catch(() => undefined) : undefined;
+    if (!info?.isFile()) {
+      throw new ModelNotFoundError(`model_id: "${body.model_id}" is not installed on this server (its weights are downloaded at its first job)`, {
+        details: { id: body.model_id },
+      });
+    }
+    const name = `${entry.id}${extname(basename(entry.path))}`.replace(/[^\w.+-]/g, '_');
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-length', String(info.size))
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('x-superres-architecture', entry.architecture ?? entry.kind)
+      .header('x-superres-scale', String(entry.scale))
+      .send(createReadStream(entry.path));
   });
 
   app.post(ROUTES.systemDetails, async (request) => {
