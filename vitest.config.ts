@@ -11,7 +11,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'scripts/**/*.test.ts', 'test-support/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'scripts/**/*.test.ts', 'test-support/**/*.test.ts'],
     // No test reaches beyond loopback, even if a guard of the code under test regresses.
     setupFiles: ['test-support/network-guard-setup.ts'],
     testTimeout: 120_000,

@@ -1,4 +1,4 @@
-// Installs the system packages the test suite needs (python3-onnx, redis-server, prometheus) when they are
+// Installs the system packages the test suite needs (python3-onnx, redis-server, prometheus, chromium) when they are
 // missing. Runs as root on CI and fresh machines; elsewhere it says what to install and goes on.
 import { execFileSync, spawnSync } from 'node:child_process';
 
@@ -9,6 +9,8 @@ const needs = [
   { pkg: 'redis-server', check: ['redis-server', ['--version']] },
   // promtool lints /metrics in the server's tests.
   { pkg: 'prometheus', check: ['promtool', ['--version']] },
+  // The browser demo's end-to-end tests drive Debian's Chromium (never a downloaded one).
+  { pkg: 'chromium', check: ['/usr/bin/chromium', ['--version']] },
 ];
 
 function ok([cmd, args]) {

@@ -3,7 +3,6 @@ import { AbortedError, BackendError, ImageTooLargeError, InvalidOptionError, isS
 import type { Image, Tensor } from './image.js';
 import { hasAlpha, imageBytes, MAX_IMAGE_BYTES, validateImage } from './image.js';
 import type { LoadedModel } from './model.js';
-import { enhanceFaces } from './face-enhance.js';
 import { createOutputAssembly, type BandRows } from './output-assembly.js';
 import { alignUp, reflectPadMap } from './padding.js';
 import { ProgressMeter } from './progress.js';
@@ -142,6 +141,8 @@ export async function upscale(image: Image, model: LoadedModel, options?: Upscal
   throwIfAborted(opts.signal);
   if (!opts.faceEnhance) return assembly.output;
   const { models, onlyCenterFace } = opts.faceEnhance;
+  // Loaded when asked for: a page that only upscales does not ship the face code.
+  const { enhanceFaces } = await import('./face-enhance.js');
   return enhanceFaces(image, assembly.output, models, {
     upscale: opts.outscale,
     onlyCenterFace: onlyCenterFace ?? false,

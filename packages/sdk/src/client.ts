@@ -1,41 +1,24 @@
 /**
- * The typed superres client. Fetch API only: runs in Node 18+ and in browsers.
+ * The typed superres client. Fetch API only: runs in Node (>= 20.19) and in browsers. It imports no
+ * schema library: requests are validated by the server (or before sending, with `validation`).
  * The API key travels in the JSON body, as the Stable Diffusion API expects.
  */
-import * as z from 'zod/mini';
-import { SuperresApiError, SuperresTimeoutError, SuperresValidationError } from './errors.js';
+import { checkAnswer, errorAnswer, type AnswerKind } from './answer-shape.js';
+import type { ClientValidation, RequestKind, ValidatedAnswerKind } from './client-validation.js';
+import { SuperresApiError, SuperresTimeoutError } from './errors.js';
 import { fetchPath, ROUTES } from './routes.js';
-import {
-  ClearCacheResponseSchema,
-  DeleteModelRequestSchema,
-  DeleteModelResponseSchema,
-  DownloadModelRequestSchema,
-  ErrorResponseSchema,
-  formatValidationError,
-  GetAllModelsResponseSchema,
-  KeyOnlyRequestSchema,
-  LoadModelRequestSchema,
-  LoadModelResponseSchema,
-  ModelInfoSchema,
-  ProcessingResponseSchema,
-  SuccessResponseSchema,
-  SuperResolutionRequestSchema,
-  SystemDetailsResponseSchema,
-  UploadImageRequestSchema,
-  UploadImageResponseSchema,
-  VerifyModelRequestSchema,
-  VerifyModelResponseSchema,
-  type ClearCacheResponse,
-  type DeleteModelResponse,
-  type LoadModelRequestInput,
-  type LoadModelResponse,
-  type ModelInfo,
-  type ProcessingResponse,
-  type SuccessResponse,
-  type SuperResolutionRequestInput,
-  type SystemDetailsResponse,
-  type UploadImageResponse,
-  type VerifyModelResponse,
+import type {
+  ClearCacheResponse,
+  DeleteModelResponse,
+  LoadModelRequestInput,
+  LoadModelResponse,
+  ModelInfo,
+  ProcessingResponse,
+  SuccessResponse,
+  SuperResolutionRequestInput,
+  SystemDetailsResponse,
+  UploadImageResponse,
+  VerifyModelResponse,
 } from './schemas.js';
 
 export interface ClientOptions {
@@ -49,6 +32,14 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Extra headers for every request. */
   headers?: Record<string, string>;
+  /**
+   * `schemaValidation` (exported by this package) validates each request before sending it
+   * (SuperresValidationError, nothing sent) and every field of each answer, with the wire
+   * schemas; it adds zod/mini (about 10 KB gzipped) to a bundle. Default: requests go as given
+   * (the server validates them with the same schemas and answers 400 naming the field) and
+   * answers are checked for the fields the client uses.
+   */
+  validation?: ClientValidation;
 }
 
 export interface RequestOptions {
@@ -98,8 +89,6 @@ export interface SuperresClient {
 /** The default `timeoutMs` of `superResolution()` and `waitFor()`. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 600_000;
 
-const JobResponseSchema = z.discriminatedUnion('status', [SuccessResponseSchema, ProcessingResponseSchema]);
-const ModelListSchema = z.union([z.pipe(GetAllModelsResponseSchema, z.transform((r) => r.models)), z.array(ModelInfoSchema)]);
 
 /** An AbortSignal joining the caller's signal and a timeout, and the error to throw once it fires. */
 class Scope {
@@ -174,17 +163,6 @@ function bytesToBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function validate<S extends z.ZodMiniType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new SuperresValidationError(
-      formatValidationError(result.error),
-      result.error.issues.map((issue) => ({ path: issue.path, message: issue.message })),
-    );
-  }
-  return result.data;
-}
-
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -205,6 +183,15 @@ export function createClient(options: ClientOptions): SuperresClient {
   const adminKey = options.adminKey ?? options.key;
   const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const extraHeaders = options.headers ?? {};
+  const { validation } = options;
+
+  /** The body to send: as given, or validated and normalised by `validation`. */
+  const prepare = <T>(kind: RequestKind, body: T): T => (validation ? (validation.request(kind, body) as T) : body);
+
+  function checked(kind: ValidatedAnswerKind, answer: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+    if (validation) return validation.answer(kind, answer);
+    return checkAnswer(kind === 'job' || kind === 'upload' || kind === 'models' ? (kind as AnswerKind) : 'success', answer);
+  }
 
   /** Sends one POST; network failures become SuperresApiError (status 0). */
   async function send(path: string, body: unknown, scope: Scope, accept: string): Promise<Response> {
@@ -235,11 +222,11 @@ export function createClient(options: ClientOptions): SuperresClient {
   function errorOf(response: Response, text: string, json: unknown): SuperresApiError | undefined {
     const status = response.status;
     const retryAfterHeader = parseRetryAfter(response.headers.get('retry-after'));
-    const asError = json === undefined ? undefined : ErrorResponseSchema.safeParse(json);
-    if (asError?.success) {
+    const asError = errorAnswer(json);
+    if (asError) {
       // A failed job fetched is answered with 200 and its error's status in http_status.
-      const errorStatus = asError.data.http_status ?? status;
-      return new SuperresApiError(asError.data.message, { status: errorStatus, retryAfter: asError.data.retry_after ?? retryAfterHeader, body: json });
+      const errorStatus = asError.http_status ?? status;
+      return new SuperresApiError(asError.message, { status: errorStatus, retryAfter: asError.retry_after ?? retryAfterHeader, body: json });
     }
     if (!response.ok) {
       const detail = json === undefined && text ? `: ${text.slice(0, 200)}` : '';
@@ -257,7 +244,7 @@ export function createClient(options: ClientOptions): SuperresClient {
   }
 
   /** One POST; answers the parsed body or throws SuperresApiError. */
-  async function post<S extends z.ZodMiniType>(path: string, body: unknown, schema: S, scope: Scope): Promise<z.output<S>> {
+  async function post<T>(path: string, body: unknown, kind: ValidatedAnswerKind, scope: Scope): Promise<T> {
     const response = await send(path, body, scope, 'application/json');
     const text = await readText(response, scope);
     const json = parseJson(text);
@@ -266,22 +253,15 @@ export function createClient(options: ClientOptions): SuperresClient {
     if (json === undefined) {
       throw new SuperresApiError(`bad response: not JSON (HTTP ${response.status})`, { status: response.status, code: 'E_BAD_RESPONSE', body: text });
     }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new SuperresApiError(`bad response: ${formatValidationError(parsed.error)}`, {
-        status: response.status,
-        code: 'E_BAD_RESPONSE',
-        body: json,
-        cause: parsed.error,
-      });
-    }
-    return parsed.data;
+    const parsed = checked(kind, json);
+    if (!parsed.ok) throw new SuperresApiError(`bad response: ${parsed.message}`, { status: response.status, code: 'E_BAD_RESPONSE', body: json });
+    return parsed.value as T;
   }
 
-  async function once<S extends z.ZodMiniType>(path: string, body: unknown, schema: S, options: RequestOptions = {}): Promise<z.output<S>> {
+  async function once<T>(path: string, body: unknown, kind: ValidatedAnswerKind, options: RequestOptions = {}): Promise<T> {
     const scope = new Scope(options.signal, options.timeoutMs);
     try {
-      return await post(path, body, schema, scope);
+      return await post<T>(path, body, kind, scope);
     } finally {
       scope.dispose();
     }
@@ -298,21 +278,22 @@ export function createClient(options: ClientOptions): SuperresClient {
     while (response.status === 'processing') {
       scope.jobId = response.id;
       await sleep(pollDelay(response, options), scope);
-      response = await post(fetchPath(response.id), { key: jobKey }, JobResponseSchema, scope);
+      response = await post<JobAnswer>(fetchPath(response.id), { key: jobKey }, 'job', scope);
     }
     return response;
   }
 
   function superResolutionBody(request: SuperResolutionParams) {
-    return validate(SuperResolutionRequestSchema, { ...request, key: request.key ?? key });
+    return prepare('superResolution', { ...request, key: request.key ?? key });
   }
+  type JobAnswer = SuccessResponse | ProcessingResponse;
 
   return {
     async superResolution(request, options = {}) {
       const body = superResolutionBody(request);
       const scope = new Scope(options.signal, options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS);
       try {
-        const first = await post(ROUTES.superResolution, body, JobResponseSchema, scope);
+        const first = await post<JobAnswer>(ROUTES.superResolution, body, 'job', scope);
         return await poll(first, body.key, options, scope);
       } finally {
         scope.dispose();
@@ -320,18 +301,18 @@ export function createClient(options: ClientOptions): SuperresClient {
     },
 
     async submitSuperResolution(request, options) {
-      return once(ROUTES.superResolution, superResolutionBody(request), JobResponseSchema, options);
+      return once<JobAnswer>(ROUTES.superResolution, superResolutionBody(request), 'job', options);
     },
 
     async fetch(id, options) {
-      return once(fetchPath(id), { key }, JobResponseSchema, options);
+      return once<JobAnswer>(fetchPath(id), prepare('keyOnly', { key }), 'job', options);
     },
 
     async waitFor(id, options = {}) {
       const scope = new Scope(options.signal, options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS);
       scope.jobId = id;
       try {
-        const first = await post(fetchPath(id), { key }, JobResponseSchema, scope);
+        const first = await post<JobAnswer>(fetchPath(id), { key }, 'job', scope);
         return await poll(first, key, options, scope);
       } finally {
         scope.dispose();
@@ -340,32 +321,31 @@ export function createClient(options: ClientOptions): SuperresClient {
 
     async uploadImage(image, options) {
       const text = typeof image === 'string' ? image : bytesToBase64(image instanceof Uint8Array ? image : new Uint8Array(image));
-      const body = { key, image: text };
-      validate(UploadImageRequestSchema, body);
-      return once(ROUTES.uploadImage, body, UploadImageResponseSchema, options);
+      const body = prepare('uploadImage', { key, image: text });
+      return once<UploadImageResponse>(ROUTES.uploadImage, body, 'upload', options);
     },
 
     async getAllModels(options) {
-      return once(ROUTES.getAllModels, validate(KeyOnlyRequestSchema, { key }), ModelListSchema, options);
+      return once<ModelInfo[]>(ROUTES.getAllModels, prepare('keyOnly', { key }), 'models', options);
     },
 
     async loadModel(request, options) {
-      const body = validate(LoadModelRequestSchema, { ...request, key: request.key ?? adminKey });
-      return once(ROUTES.loadModel, body, LoadModelResponseSchema, options);
+      const body = prepare('loadModel', { ...request, key: request.key ?? adminKey });
+      return once<LoadModelResponse>(ROUTES.loadModel, body, 'loadModel', options);
     },
 
     async verifyModel(modelId, options) {
-      const body = validate(VerifyModelRequestSchema, { key: adminKey, model_id: modelId });
-      return once(ROUTES.verifyModel, body, VerifyModelResponseSchema, options);
+      const body = prepare('verifyModel', { key: adminKey, model_id: modelId });
+      return once<VerifyModelResponse>(ROUTES.verifyModel, body, 'verifyModel', options);
     },
 
     async deleteModel(modelId, options) {
-      const body = validate(DeleteModelRequestSchema, { key: adminKey, model_id: modelId });
-      return once(ROUTES.deleteModel, body, DeleteModelResponseSchema, options);
+      const body = prepare('deleteModel', { key: adminKey, model_id: modelId });
+      return once<DeleteModelResponse>(ROUTES.deleteModel, body, 'deleteModel', options);
     },
 
     async downloadModel(modelId, options = {}) {
-      const body = validate(DownloadModelRequestSchema, { key: options.key ?? key, model_id: modelId });
+      const body = prepare('downloadModel', { key: options.key ?? key, model_id: modelId });
       const scope = new Scope(options.signal, options.timeoutMs);
       try {
         const response = await send(ROUTES.downloadModel, body, scope, 'application/octet-stream');
@@ -385,11 +365,11 @@ export function createClient(options: ClientOptions): SuperresClient {
     },
 
     async systemDetails(options) {
-      return once(ROUTES.systemDetails, { key: adminKey }, SystemDetailsResponseSchema, options);
+      return once<SystemDetailsResponse>(ROUTES.systemDetails, prepare('keyOnly', { key: adminKey }), 'systemDetails', options);
     },
 
     async clearCache(options) {
-      return once(ROUTES.clearCache, { key: adminKey }, ClearCacheResponseSchema, options);
+      return once<ClearCacheResponse>(ROUTES.clearCache, prepare('keyOnly', { key: adminKey }), 'clearCache', options);
     },
   };
 }

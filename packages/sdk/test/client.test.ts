@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClient, SuperresApiError, SuperresTimeoutError, SuperresValidationError } from '../src/index.js';
+import { createClient, schemaValidation, SuperresApiError, SuperresTimeoutError, SuperresValidationError } from '../src/index.js';
 
 interface Recorded {
   path: string;
@@ -78,7 +78,8 @@ describe('superResolution', () => {
       if (path === '/api/v1/enterprise/fetch/job-1') return { json: count < 2 ? processing('job-1') : success('job-1') };
       return { status: 404, json: { status: 'error', message: 'not found' } };
     };
-    const client = createClient({ baseUrl, key: 'user-key' });
+    // With schema validation the body goes out normalised, as the server reads it.
+    const client = createClient({ baseUrl, key: 'user-key', validation: schemaValidation });
     const result = await client.superResolution(
       { init_image: 'http://127.0.0.1:1/in.png', scale: '3', face_enhance: 'true', track_id: 9, extra: 'ignored' } as never,
       { pollIntervalMs: 10, timeoutMs: 10_000 },
@@ -182,8 +183,16 @@ describe('superResolution', () => {
     await expect(client.fetch('x')).rejects.toMatchObject({ code: 'E_BAD_RESPONSE' });
   });
 
-  it('refuses an invalid request before sending it', async () => {
+  it('without schema validation, sends the request as given and the server answers for it', async () => {
+    handler = () => ({ status: 400, json: { status: 'error', message: 'scale: expected a positive number, received 0', code: 'E_INVALID_REQUEST' } });
     const client = createClient({ baseUrl, key: 'k' });
+    const error = await client.superResolution({ url: 'https://img.test/a.png', scale: 0 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SuperresApiError', status: 400, message: 'scale: expected a positive number, received 0' });
+    expect(requests.map((r) => r.body)).toEqual([{ url: 'https://img.test/a.png', scale: 0, key: 'k' }]);
+  });
+
+  it('with schema validation, refuses an invalid request before sending it', async () => {
+    const client = createClient({ baseUrl, key: 'k', validation: schemaValidation });
     const error = await client.superResolution({ url: 'https://img.test/a.png', scale: 0 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SuperresValidationError);
     expect((error as Error).message).toBe('scale: expected a positive number, received 0');
@@ -217,7 +226,7 @@ describe('the other routes', () => {
     expect(requests.at(-1)?.body).toEqual({ key: 'k', image: 'iVBORw==' });
     await client.uploadImage('data:image/png;base64,iVBORw==');
     expect(requests.at(-1)?.body).toEqual({ key: 'k', image: 'data:image/png;base64,iVBORw==' });
-    await expect(client.uploadImage('%%%')).rejects.toBeInstanceOf(SuperresValidationError);
+    await expect(createClient({ baseUrl, key: 'k', validation: schemaValidation }).uploadImage('%%%')).rejects.toBeInstanceOf(SuperresValidationError);
   });
 
   it('model management and system routes, with the admin key', async () => {
@@ -242,7 +251,7 @@ describe('the other routes', () => {
           return { status: 404, json: { status: 'error', message: 'not found' } };
       }
     };
-    const client = createClient({ baseUrl: `${baseUrl}/prefix`, key: 'user', adminKey: 'admin' });
+    const client = createClient({ baseUrl: `${baseUrl}/prefix`, key: 'user', adminKey: 'admin', validation: schemaValidation });
     expect(await client.getAllModels()).toEqual([model]);
     expect(requests.at(-1)?.body).toEqual({ key: 'user' });
     expect((await client.loadModel({ model_id: 'x', url: 'https://w.test/x.pth', sha256: 'AB'.repeat(32) })).message).toBe('loaded');
@@ -254,6 +263,11 @@ describe('the other routes', () => {
     expect((await client.clearCache()).cleared).toBe(3);
     expect(requests.slice(1).every((r) => (r.body as { key: string }).key === 'admin')).toBe(true);
     await expect(client.loadModel({ model_id: 'x' })).rejects.toBeInstanceOf(SuperresValidationError);
+    // Without schema validation the same answers come through, checked by shape.
+    const light = createClient({ baseUrl: `${baseUrl}/prefix`, key: 'user', adminKey: 'admin' });
+    expect(await light.getAllModels()).toEqual([model]);
+    expect((await light.systemDetails()).queue.active).toBe(1);
+    expect((await light.verifyModel(model.model_id)).verified).toBe(true);
 
     // A bare array of models (as the SD API's get_all_models answers) is accepted too.
     handler = () => ({ json: [model] });

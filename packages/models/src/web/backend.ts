@@ -63,6 +63,14 @@ export interface WebBackendOptions extends SessionOptions {
    * on the page's thread either way (ORT's proxy serves WebAssembly only); their work is on the GPU.
    */
   proxy?: boolean;
+  /**
+   * Loads onnxruntime-web's module. Default: `import('onnxruntime-web')` (WebAssembly and WebGPU).
+   * `() => import('onnxruntime-web/wasm')` takes its WebAssembly-only build: about 85 KB less
+   * JavaScript (gzipped) and half the .wasm download, for pages that do not use WebGPU (device
+   * 'auto' then reports WebAssembly and why). The runtime loads once per page or worker: the first
+   * session's loader holds.
+   */
+  runtime?: () => Promise<unknown>;
 }
 
 /** The onnxruntime-web backend: an InferenceBackend that says what its runtime really runs with. */
@@ -94,8 +102,8 @@ let ortPromise: Promise<Ort> | undefined;
 let started: WasmSettings | undefined;
 
 /** Imports onnxruntime-web once; a failed import is retried on the next call. */
-function loadOrt(): Promise<Ort> {
-  ortPromise ??= import('onnxruntime-web').catch((error: unknown) => {
+function loadOrt(load: () => Promise<unknown> = () => import('onnxruntime-web')): Promise<Ort> {
+  ortPromise ??= (load() as Promise<Ort>).catch((error: unknown) => {
     ortPromise = undefined;
     throw new BackendError(
       isModuleNotFound(error)
@@ -114,7 +122,7 @@ function loadOrt(): Promise<Ort> {
  */
 export function createWebBackend(defaults: WebBackendOptions = {}): WebBackend {
   validateOptions(defaults);
-  const { wasmPaths, numThreads, proxy, ...sessionDefaults } = defaults;
+  const { wasmPaths, numThreads, proxy, runtime, ...sessionDefaults } = defaults;
   let latest: BackendReport | undefined;
   return {
     name: 'onnxruntime-web',
@@ -148,7 +156,7 @@ export function createWebBackend(defaults: WebBackendOptions = {}): WebBackend {
       // Without SharedArrayBuffer ORT would warn on the console and run one thread anyway: ask for
       // the one thread that can run, and say why in the report.
       const noThreads = threads !== undefined && threads > 1 ? wasmThreadsProblem() : undefined;
-      const ort = await loadOrt();
+      const ort = await loadOrt(runtime);
       const settings = configureWasm(ort, {
         numThreads: noThreads === undefined ? threads : 1,
         wasmPaths,
@@ -367,7 +375,7 @@ function crossOriginIsolated(): boolean {
 }
 
 function validateOptions(options: WebBackendOptions): void {
-  const { threads, numThreads, graphOptimization, device, wasmPaths, proxy } = options;
+  const { threads, numThreads, graphOptimization, device, wasmPaths, proxy, runtime } = options;
   validateThreads('threads', threads);
   validateThreads('numThreads', numThreads);
   if (threads !== undefined && numThreads !== undefined && threads !== numThreads) {
@@ -381,6 +389,9 @@ function validateOptions(options: WebBackendOptions): void {
     throw new InvalidOptionError(`Option proxy must be a boolean, got ${JSON.stringify(proxy)}`, { details: { option: 'proxy' } });
   }
   if (wasmPaths !== undefined) validateWasmPaths(wasmPaths);
+  if (runtime !== undefined && typeof runtime !== 'function') {
+    throw new InvalidOptionError('Option runtime must be a function that imports onnxruntime-web', { details: { option: 'runtime' } });
+  }
 }
 
 function validateWasmPaths(wasmPaths: unknown): void {
