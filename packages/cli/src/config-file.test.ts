@@ -25,6 +25,16 @@ describe('config file', () => {
     expect(fromFile.faces).toEqual({ restorer: 'GFPGANv1.4', detector: 'retinaface_resnet50', onlyCenterFace: false });
     expect((await flagsFrom({ output: 'o' }, { SUPERRES_TILE: '64' }, dir)).tile).toBe(64);
     expect((await flagsFrom({ output: 'o', tile: '32' }, { SUPERRES_TILE: '64' }, dir)).tile).toBe(32);
+    // Switches too: a variable that turns one off wins over the file that turns it on.
+    expect((await flagsFrom({ output: 'o' }, { SUPERRES_OVERWRITE: 'false' }, dir)).overwrite).toBe(false);
+  });
+
+  it('SUPERRES_MAX_MEMORY wins over the file, as every variable does', async () => {
+    const file = join(dir, 'memory.json');
+    await writeFile(file, JSON.stringify({ 'max-memory': '1G' }));
+    expect((await flagsFrom({ output: 'o', config: file }, {}, dir)).maxMemory).toBe(1024 ** 3);
+    expect((await flagsFrom({ output: 'o', config: file }, { SUPERRES_MAX_MEMORY: '256M' }, dir)).maxMemory).toBe(256 * 1024 ** 2);
+    expect((await flagsFrom({ output: 'o', config: file, maxMemory: '64M' }, { SUPERRES_MAX_MEMORY: '256M' }, dir)).maxMemory).toBe(64 * 1024 ** 2);
   });
 
   it('--config and SUPERRES_CONFIG name a file; none found in the working directory is no error', async () => {

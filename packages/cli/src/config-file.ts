@@ -11,7 +11,7 @@ import { InvalidOptionError } from '@superres/core';
 export const CONFIG_FILE_NAME = 'superres.config.json';
 
 /** Long flag names the file may set, as commander names their values. */
-const KEYS: Readonly<Record<string, string>> = {
+export const CONFIG_FILE_KEYS: Readonly<Record<string, string>> = {
   model: 'model',
   'models-dir': 'modelsDir',
   scale: 'scale',
@@ -66,8 +66,8 @@ export async function loadConfigFile(explicit: string | undefined, env: Readonly
   }
   const values: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(parsed)) {
-    const name = KEYS[key];
-    if (!name) throw new InvalidOptionError(`Config file ${path}: unknown option "${key}" (known: ${Object.keys(KEYS).join(', ')})`, { details: { option: key } });
+    const name = CONFIG_FILE_KEYS[key];
+    if (!name) throw new InvalidOptionError(`Config file ${path}: unknown option "${key}" (known: ${Object.keys(CONFIG_FILE_KEYS).join(', ')})`, { details: { option: key } });
     if (!['string', 'number', 'boolean'].includes(typeof value)) {
       throw new InvalidOptionError(`Config file ${path}: "${key}" must be a string, a number or true/false`, { details: { option: key } });
     }

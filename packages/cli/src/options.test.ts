@@ -1,7 +1,8 @@
 import { InvalidOptionError } from '@superres/core';
 import { DEFAULT_MODEL_ID } from '@superres/models';
 import { describe, expect, it } from 'vitest';
-import { withEnvironment, parseUpscaleFlags } from './options.js';
+import { CONFIG_FILE_KEYS } from './config-file.js';
+import { booleanFromEnv, parseUpscaleFlags, UPSCALE_ENV, UPSCALE_ENV_SWITCHES, withEnvironment } from './options.js';
 
 const error = (raw: Record<string, unknown>): InvalidOptionError => {
   try {
@@ -48,6 +49,41 @@ describe('parseUpscaleFlags', () => {
     expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, env)).faces).toBeUndefined();
     expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, { ...env, SUPERRES_FACE_ENHANCE: '1' })).faces).toMatchObject({ restorer: 'GFPGANv1.3' });
     expect(() => parseUpscaleFlags(withEnvironment({ output: 'o' }, { SUPERRES_TILE: 'big' }))).toThrow(/--tile/);
+  });
+
+  it('reads SUPERRES_<NAME> for every option a config file may set, and for no other', () => {
+    const fromEnv = { ...UPSCALE_ENV, ...UPSCALE_ENV_SWITCHES };
+    expect(Object.keys(fromEnv).sort()).toEqual(Object.values(CONFIG_FILE_KEYS).sort());
+    // The variable is the long flag's name: --tile-pad reads SUPERRES_TILE_PAD.
+    for (const [long, key] of Object.entries(CONFIG_FILE_KEYS)) expect(fromEnv[key], long).toBe(`SUPERRES_${long.toUpperCase().replaceAll('-', '_')}`);
+  });
+
+  it('reads --alpha, --compression, --suffix and --max-memory from the environment too', () => {
+    const env = { SUPERRES_ALPHA: 'resize', SUPERRES_COMPRESSION: '9', SUPERRES_SUFFIX: '_x4', SUPERRES_MAX_MEMORY: '256M' };
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, env))).toMatchObject({ alpha: 'resize', compression: 9, suffix: '_x4', maxMemory: 256 * 1024 * 1024 });
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o', alpha: 'model', compression: '1' }, env))).toMatchObject({ alpha: 'model', compression: 1 });
+    expect(() => parseUpscaleFlags(withEnvironment({ output: 'o' }, { SUPERRES_COMPRESSION: '10' }))).toThrow(/--compression must be 0\.\.9/);
+  });
+
+  it('reads switches as true/false, 1/0 or yes/no, naming the variable of anything else', () => {
+    const on = { SUPERRES_RECURSIVE: 'yes', SUPERRES_OVERWRITE: ' TRUE ', SUPERRES_STRIP: '1' };
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, on))).toMatchObject({ recursive: true, overwrite: true, strip: true });
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, { SUPERRES_OVERWRITE: 'no', SUPERRES_STRIP: '0' }))).toMatchObject({ overwrite: false, strip: false });
+    // A flag given wins, and its variable is not read.
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o', overwrite: true }, { SUPERRES_OVERWRITE: 'maybe' })).overwrite).toBe(true);
+    expect(() => withEnvironment({ output: 'o' }, { SUPERRES_STRIP: 'maybe' })).toThrow(/SUPERRES_STRIP must be true or false \(also 1\/0, yes\/no\) \(received "maybe"\)/);
+    expect(() => withEnvironment({ output: 'o' }, { SUPERRES_FACE_ENHANCE: 'sometimes' })).toThrow(/SUPERRES_FACE_ENHANCE/);
+    // --only-center-face, like the face models, only with face enhancement on.
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, { SUPERRES_ONLY_CENTER_FACE: 'true' })).faces).toBeUndefined();
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, { SUPERRES_FACE_ENHANCE: 'yes', SUPERRES_ONLY_CENTER_FACE: 'true' })).faces).toMatchObject({ onlyCenterFace: true });
+    expect(parseUpscaleFlags(withEnvironment({ output: 'o' }, { SUPERRES_FACE_ENHANCE: 'false', SUPERRES_FACE_MODEL: 'GFPGANv1.3' })).faces).toBeUndefined();
+  });
+
+  it('parses boolean variables as the server does', () => {
+    for (const [raw, value] of [['true', true], ['1', true], ['yes', true], ['YES', true], ['false', false], ['0', false], ['no', false], ['', undefined], [undefined, undefined]] as const) {
+      expect(booleanFromEnv({ V: raw }, 'V'), String(raw)).toBe(value);
+    }
+    expect(() => booleanFromEnv({ V: 'on' }, 'V')).toThrow(InvalidOptionError);
   });
 
   it('splits --model a,b,c and checks --ext, --suffix and --compression', () => {

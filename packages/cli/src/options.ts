@@ -119,7 +119,8 @@ const autoOrCount = (flag: string, raw: unknown): number | 'auto' =>
 
 /**
  * Flags that may come from the environment instead: the flag wins, then SUPERRES_<NAME>, then the
- * default. Documented in the README's table.
+ * config file, then the default. Every option a config file may set is here or in
+ * UPSCALE_ENV_SWITCHES (-o, --json, -q and --config are not). Documented in the README's table.
  */
 export const UPSCALE_ENV: Readonly<Record<string, string>> = {
   model: 'SUPERRES_MODEL',
@@ -127,23 +128,55 @@ export const UPSCALE_ENV: Readonly<Record<string, string>> = {
   scale: 'SUPERRES_SCALE',
   tile: 'SUPERRES_TILE',
   tilePad: 'SUPERRES_TILE_PAD',
+  maxMemory: 'SUPERRES_MAX_MEMORY',
   prePad: 'SUPERRES_PRE_PAD',
   denoise: 'SUPERRES_DENOISE',
+  alpha: 'SUPERRES_ALPHA',
   device: 'SUPERRES_DEVICE',
   threads: 'SUPERRES_THREADS',
   quality: 'SUPERRES_QUALITY',
+  compression: 'SUPERRES_COMPRESSION',
   maxPixels: 'SUPERRES_MAX_PIXELS',
   ext: 'SUPERRES_EXT',
+  suffix: 'SUPERRES_SUFFIX',
   faceModel: 'SUPERRES_FACE_MODEL',
   faceDetector: 'SUPERRES_FACE_DETECTOR',
   faceParser: 'SUPERRES_FACE_PARSER',
 };
 
+/** Switches that may come from the environment: true/false, 1/0 or yes/no (as the server reads booleans). */
+export const UPSCALE_ENV_SWITCHES: Readonly<Record<string, string>> = {
+  faceEnhance: 'SUPERRES_FACE_ENHANCE',
+  recursive: 'SUPERRES_RECURSIVE',
+  overwrite: 'SUPERRES_OVERWRITE',
+  strip: 'SUPERRES_STRIP',
+  onlyCenterFace: 'SUPERRES_ONLY_CENTER_FACE',
+};
+
+const TRUE_WORDS = ['true', '1', 'yes'];
+const FALSE_WORDS = ['false', '0', 'no'];
+
+/** A boolean variable: undefined when unset or empty; anything but true/false, 1/0, yes/no is refused, naming it. */
+export function booleanFromEnv(env: Readonly<Record<string, string | undefined>>, name: string): boolean | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (TRUE_WORDS.includes(raw)) return true;
+  if (FALSE_WORDS.includes(raw)) return false;
+  return fail(`${name} must be true or false (also 1/0, yes/no)`, name, env[name]);
+}
+
+/** The help of every --threads flag: what the default really is. */
+export const THREADS_HELP = 'ONNX Runtime threads per inference worker (default: $SUPERRES_THREADS, else all cores divided by $SUPERRES_WORKERS, which defaults to 1)';
+
 /** Commander's values with the environment filled in where a flag was not given. */
 export function withEnvironment(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
   const out = { ...raw };
-  const faceEnhance = env.SUPERRES_FACE_ENHANCE?.trim().toLowerCase();
-  if (out.faceEnhance === undefined && faceEnhance && ['1', 'true', 'yes'].includes(faceEnhance)) out.faceEnhance = true;
+  for (const [key, name] of Object.entries(UPSCALE_ENV_SWITCHES)) {
+    // --only-center-face, like the face models' variables below, matters only with face enhancement on.
+    if (out[key] !== undefined || (key === 'onlyCenterFace' && out.faceEnhance !== true)) continue;
+    const value = booleanFromEnv(env, name);
+    if (value !== undefined) out[key] = value;
+  }
   for (const [key, name] of Object.entries(UPSCALE_ENV)) {
     // The face models' variables matter only with face enhancement on (they are shared with the server).
     if (key.startsWith('face') && out.faceEnhance !== true) continue;

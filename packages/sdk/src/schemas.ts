@@ -220,7 +220,7 @@ export const ProcessingResponseSchema = z.object({
 });
 export type ProcessingResponse = z.output<typeof ProcessingResponseSchema>;
 
-/** Every error, with a meaningful HTTP status. `retry_after` (seconds) comes with HTTP 429. */
+/** Every error, with a meaningful HTTP status. `retry_after` (seconds) comes with HTTP 429 and 503. */
 export const ErrorResponseSchema = z.object({
   status: z.literal('error'),
   message: z.string(),

@@ -57,6 +57,8 @@ const byteSize = z.string().transform((v, ctx) => {
   }
 });
 const url = z.string().trim().url();
+/** An http(s) URL: a mirror the model store downloads from (fetch reads no other scheme). */
+const httpUrl = url.refine((v) => /^https?:\/\//i.test(v), 'expected an http:// or https:// URL');
 /**
  * Browser origins allowed to call the API cross-origin: `*`, or a comma-separated list of exact
  * `http(s)://host[:port]` origins, kept in the form browsers send (lower case, no default port).
@@ -103,12 +105,13 @@ const TABLE = [
   ['publicUrl', 'SUPERRES_PUBLIC_URL', url, 'http://HOST:PORT', 'Base URL clients reach the server at (output and fetch_result URLs).'],
   ['dataDir', 'SUPERRES_DATA_DIR', text, '$XDG_DATA_HOME/superres or ~/.local/share/superres', 'Job records, generated keys, local outputs.'],
   ['modelsDir', 'SUPERRES_MODELS_DIR', text, '$XDG_CACHE_HOME/superres/models, else ~/.cache/superres/models', 'Model weights and converted graphs (shared with the CLI).'],
+  ['modelsBaseUrl', 'SUPERRES_MODELS_BASE_URL', httpUrl, '(unset: the GitHub release URLs)', 'Mirror to download catalog weights (upscalers and face models) from: the base replaces each download URL up to the file name, so the mirror serves the upstream file names (`<base>/realesr-animevideov3.pth`, `<base>/detection_Resnet50_Final.pth`). The CLI reads it too.'],
   ['defaultModel', 'SUPERRES_DEFAULT_MODEL', modelId, 'realesr-general-x4v3', 'The model of requests that name none (`model_id` absent): a catalog id or one imported with `load_model`.'],
   ['apiKeys', 'SUPERRES_API_KEYS', list, '(generated)', 'Comma-separated API keys. None: one is generated at first start, stored in the data dir and printed once.'],
   ['adminKeys', 'SUPERRES_ADMIN_KEYS', list, '(generated)', 'Comma-separated admin keys (management routes; also valid API keys). None: generated like the API key.'],
   ['redisUrl', 'SUPERRES_REDIS_URL', text, '(unset: embedded queue)', 'Redis URL: jobs go to BullMQ and any number of `superres worker` processes.'],
   ['worker', 'SUPERRES_WORKER', bool, 'true', 'With SUPERRES_REDIS_URL: whether the API process also runs a worker.'],
-  ['allowPrivateUrls', 'SUPERRES_ALLOW_PRIVATE_URLS', bool, 'false', 'Allow input and webhook URLs on private, loopback and link-local addresses.'],
+  ['allowPrivateUrls', 'SUPERRES_ALLOW_PRIVATE_URLS', bool, 'false', 'Allow input, webhook and `load_model` URLs on private and loopback addresses. Link-local addresses (169.254.0.0/16, fe80::/10, where cloud metadata lives), the other cloud metadata endpoints, multicast and broadcast stay refused even then.'],
   ['maxScale', 'SUPERRES_MAX_SCALE', positive, '8', 'Largest `scale` a request may ask for.'],
   ['maxInputBytes', 'SUPERRES_MAX_INPUT_BYTES', int(1), '33554432', 'Largest input download or upload, in bytes.'],
   ['maxJsonBytes', 'SUPERRES_MAX_JSON_BYTES', byteSize, '64 KiB', 'Largest JSON body of every route but `upload_image` (whose limit follows SUPERRES_MAX_INPUT_BYTES); past it, HTTP 413.'],
@@ -152,6 +155,8 @@ export interface ServerConfig {
   publicUrl: string;
   dataDir: string;
   modelsDir?: string;
+  /** Mirror of the catalog weights (the store rebases each download URL on it); unset: upstream. */
+  modelsBaseUrl?: string;
   apiKeys: string[];
   adminKeys: string[];
   redisUrl?: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, SuperresError } from '@superres/core';
 import { HTTP_STATUS_BY_CODE, errorCodeOf, errorToHttp, statusForCode } from './errors-http.js';
 import { errorFields } from './queue/common.js';
-import { ServerError } from './errors.js';
+import { RateLimitedError, ServerError, ServiceUnavailableError } from './errors.js';
 
 describe('the error table', () => {
   it('has a status for every library code (the type makes it so; this holds it for JavaScript callers too)', () => {
@@ -21,5 +21,14 @@ describe('the error table', () => {
     expect(errorFields(new SuperresError('E_BAD_IMAGE', 'not an image'))).toEqual({ error: 'not an image', errorCode: 'E_BAD_IMAGE' });
     expect(statusForCode('E_MADE_UP')).toBe(500);
     expect(statusForCode('toString')).toBe(500);
+  });
+
+  it('carries retry_after in the body of a 429 and of a 503 alike', () => {
+    expect(errorToHttp(new RateLimitedError('slow down', 12))).toEqual({ statusCode: 429, body: { status: 'error', message: 'slow down', code: 'E_RATE_LIMITED', retry_after: 12 } });
+    expect(errorToHttp(new ServiceUnavailableError('cannot record jobs', 30))).toEqual({
+      statusCode: 503,
+      body: { status: 'error', message: 'cannot record jobs', code: 'E_SERVICE_UNAVAILABLE', retry_after: 30 },
+    });
+    expect(new ServiceUnavailableError('x', 30)).toMatchObject({ name: 'ServiceUnavailableError', code: 'E_SERVICE_UNAVAILABLE', details: { retry_after: 30 } });
   });
 });

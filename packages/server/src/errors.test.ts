@@ -37,7 +37,7 @@ async function minified(): Promise<Record<string, unknown>> {
 describe('server error names', () => {
   it('survive minification, with codes and instanceof', async () => {
     const min = await minified();
-    expect(errorClasses(min).map(([name]) => name).sort()).toEqual(['RateLimitedError', 'ServerError']);
+    expect(errorClasses(min).map(([name]) => name).sort()).toEqual(['RateLimitedError', 'ServerError', 'ServiceUnavailableError']);
     const Server = min.ServerError as typeof source.ServerError;
     const RateLimited = min.RateLimitedError as typeof source.RateLimitedError;
     expect(Server.name).not.toBe('ServerError'); // renamed by the minifier
@@ -46,6 +46,10 @@ describe('server error names', () => {
     expect(limited).toBeInstanceOf(Server);
     const server = new Server('E_NOT_FOUND', 'gone');
     expect([server.name, server.code]).toEqual(['ServerError', 'E_NOT_FOUND']);
+    const Unavailable = min.ServiceUnavailableError as typeof source.ServiceUnavailableError;
+    const unavailable = new Unavailable('cannot record jobs', 30);
+    expect([unavailable.name, unavailable.code, unavailable.retryAfter]).toEqual(['ServiceUnavailableError', 'E_SERVICE_UNAVAILABLE', 30]);
+    expect(unavailable).toBeInstanceOf(Server);
     expect(new source.RateLimitedError('x', 1).name).toBe('RateLimitedError');
   });
 });

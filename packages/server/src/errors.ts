@@ -20,6 +20,7 @@ export class ServerError extends Error {
   }
 }
 
+/** `retryAfter` (seconds) goes into the answer's body as `retry_after` (errorToHttp reads it). */
 export class RateLimitedError extends ServerError {
   constructor(
     message: string,
@@ -27,5 +28,19 @@ export class RateLimitedError extends ServerError {
   ) {
     super('E_RATE_LIMITED', message, { retry_after: retryAfter });
     this.name = 'RateLimitedError';
+  }
+}
+
+/**
+ * The server cannot take the request right now (a job store that cannot be written: a full or
+ * read-only disk, Redis away): HTTP 503 with `retry_after` (seconds) in the body, like a 429.
+ */
+export class ServiceUnavailableError extends ServerError {
+  constructor(
+    message: string,
+    readonly retryAfter: number,
+  ) {
+    super('E_SERVICE_UNAVAILABLE', message, { retry_after: retryAfter });
+    this.name = 'ServiceUnavailableError';
   }
 }

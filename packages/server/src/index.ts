@@ -6,4 +6,4 @@ export { startWorker, jsonLogger, type RunningWorker } from './worker.js';
 export { buildApp, type AppOptions } from './app.js';
 export { createJobProcessor, type JobProcessorDeps } from './process-job.js';
 export { errorToHttp, HTTP_STATUS_BY_CODE } from './errors-http.js';
-export { ServerError, RateLimitedError } from './errors.js';
+export { ServerError, RateLimitedError, ServiceUnavailableError } from './errors.js';

@@ -86,7 +86,7 @@ function sanitized(processor: JobProcessor, metrics: Metrics, log: Logger): JobP
 export async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime> {
   await mkdir(config.dataDir, { recursive: true });
   const storage: ServableStorage = storageFromEnv(config.env, { dataDir: config.dataDir, publicUrl: config.publicUrl });
-  const store = createModelStore({ ...(config.modelsDir ? { dir: config.modelsDir } : {}), env: config.env });
+  const store = createModelStore({ ...(config.modelsDir ? { dir: config.modelsDir } : {}), ...(config.modelsBaseUrl ? { baseUrl: config.modelsBaseUrl } : {}), env: config.env });
   const pool = createWorkerPool({ workers: config.workers, threads: config.threads, spinning: config.threadSpinning, env: config.env });
   const models = createModelCache((id) => loadCatalogModel(id, { store, pool, device: 'cpu' }), config.modelCacheSize);
   const faces = createFaceModelCache(config, store, pool);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, configTableMarkdown, createKeyRing, keyId, loadConfig, loadKeys } from '../src/index.js';
+import { isAlwaysRefusedAddress, isPrivateAddress } from '../src/net/address-policy.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -31,11 +32,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SUPERRES_WORKERS: '0' })).toThrow(/SUPERRES_WORKERS/);
   });
 
-  it('documents every variable in one table, storage included', () => {
+  it('reads SUPERRES_MODELS_BASE_URL (the model store\'s mirror) as an http(s) URL, naming it when it is not one', () => {
+    expect(loadConfig({}).modelsBaseUrl).toBeUndefined();
+    expect(loadConfig({ SUPERRES_MODELS_BASE_URL: ' https://mirror.example.com/superres/ ' }).modelsBaseUrl).toBe('https://mirror.example.com/superres/');
+    expect(() => loadConfig({ SUPERRES_MODELS_BASE_URL: 'mirror.example.com' })).toThrow(/SUPERRES_MODELS_BASE_URL/);
+    expect(() => loadConfig({ SUPERRES_MODELS_BASE_URL: 'file:///srv/weights' })).toThrow(/SUPERRES_MODELS_BASE_URL: expected an http/);
+  });
+
+  it('documents every variable in one table, storage and the model mirror included', () => {
     const names = CONFIG_VARIABLES.map((v) => v.name);
-    for (const name of ['SUPERRES_PORT', 'SUPERRES_REDIS_URL', 'SUPERRES_SYNC_WAIT_MS', 'SUPERRES_S3_BUCKET', 'SUPERRES_WEBHOOK_SECRET']) expect(names).toContain(name);
+    for (const name of ['SUPERRES_PORT', 'SUPERRES_REDIS_URL', 'SUPERRES_SYNC_WAIT_MS', 'SUPERRES_S3_BUCKET', 'SUPERRES_WEBHOOK_SECRET', 'SUPERRES_MODELS_BASE_URL']) expect(names).toContain(name);
     expect(new Set(names).size).toBe(names.length);
     expect(configTableMarkdown()).toContain('| `SUPERRES_MAX_SCALE` | 8 |');
+  });
+
+  it('says what SUPERRES_ALLOW_PRIVATE_URLS allows as the address policy has it: link-local stays refused', () => {
+    const { description } = CONFIG_VARIABLES.find((v) => v.name === 'SUPERRES_ALLOW_PRIVATE_URLS')!;
+    expect(description).toMatch(/private and loopback addresses\. Link-local addresses .* stay refused even then/);
+    for (const allowed of ['10.0.0.1', '127.0.0.1', '::1']) expect([isPrivateAddress(allowed), isAlwaysRefusedAddress(allowed)], allowed).toEqual([true, false]);
+    for (const refused of ['169.254.169.254', 'fe80::1', '100.100.100.200', '224.0.0.1', '255.255.255.255']) expect(isAlwaysRefusedAddress(refused), refused).toBe(true);
   });
 
   it('the README shows the table as the code has it', async () => {

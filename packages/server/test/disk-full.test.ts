@@ -73,7 +73,7 @@ describe.skipIf(weights.missing || mountProblem !== undefined)(title, () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ key: 'k', url: imageUrl, model_id: 'realesr-animevideov3', scale: 1 }),
     });
-    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), json: (await response.json()) as Record<string, unknown> };
   };
   const readyz = (wanted: number) => readyzUntil(server.url, wanted);
 
@@ -92,7 +92,9 @@ describe.skipIf(weights.missing || mountProblem !== undefined)(title, () => {
     expect(await readyz(503)).toBe(503);
     const refused = await submit();
     expect(refused.status).toBe(503);
-    expect(refused.json).toMatchObject({ status: 'error', message: expect.stringMatching(/cannot record jobs/) });
+    // The body says when to retry as a 429's does, and agrees with the header.
+    expect(refused.json).toMatchObject({ status: 'error', code: 'E_SERVICE_UNAVAILABLE', message: expect.stringMatching(/cannot record jobs/), retry_after: 30 });
+    expect(refused.retryAfter).toBe('30');
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
 
     rmSync(ballast());
@@ -110,7 +112,8 @@ describe.skipIf(weights.missing || mountProblem !== undefined)(title, () => {
       expect(await readyz(503)).toBe(503);
       const refused = await submit();
       expect(refused.status).toBe(503);
-      expect(refused.json).toMatchObject({ status: 'error', message: expect.stringMatching(/cannot record jobs/) });
+      expect(refused.json).toMatchObject({ status: 'error', code: 'E_SERVICE_UNAVAILABLE', message: expect.stringMatching(/cannot record jobs/), retry_after: 30 });
+      expect(refused.retryAfter).toBe('30');
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     } finally {
       remount('rw');

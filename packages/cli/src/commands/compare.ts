@@ -8,7 +8,7 @@ import { resampleLanczos, upscale } from '@superres/core';
 import { composeRow, decodeImage, formatFromPath, type Panel } from '@superres/image-io';
 import { writeFileAtomic } from '@superres/models/node';
 import type { CliIo } from '../io.js';
-import { parseUpscaleFlags, withEnvironment } from '../options.js';
+import { parseUpscaleFlags, THREADS_HELP, withEnvironment } from '../options.js';
 import { openUpscaler } from './upscale.js';
 
 export function registerCompareCommand(program: Command, io: CliIo): void {
@@ -21,7 +21,7 @@ export function registerCompareCommand(program: Command, io: CliIo): void {
     .option('-s, --scale <n>', 'one scale for every panel (default 4)')
     .option('--no-baseline', 'leave out the Lanczos panel')
     .option('--models-dir <dir>', 'models directory (default: $SUPERRES_MODELS_DIR, else ~/.cache/superres/models)')
-    .option('--threads <n>', 'inference threads (default: runtime choice)')
+    .option('--threads <n>', THREADS_HELP)
     .option('-q, --quiet', 'no progress output', false)
     .addHelpText('after', '\nExample:\n  superres compare photo.jpg -m realesr-general-x4v3,RealESRGAN_x4plus -o compare.png')
     .action(async (input: string, raw: { output: string; model: string; scale?: string; baseline: boolean; modelsDir?: string; threads?: string; quiet: boolean }) => {

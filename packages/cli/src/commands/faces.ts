@@ -7,7 +7,7 @@ import { DEFAULT_FACE_MODELS } from '@superres/models';
 import { loadFaceDetector } from '@superres/models/node';
 import type { CliIo } from '../io.js';
 import { modelRef } from '../model-ref.js';
-import { integer } from '../options.js';
+import { integer, THREADS_HELP } from '../options.js';
 import { progressPrinter, storeFor } from './models.js';
 
 export interface FaceDetection {
@@ -66,7 +66,7 @@ export function registerFacesCommand(program: Command, io: CliIo): void {
     .argument('<image>', 'input image')
     .option('--face-detector <id|file>', 'retinaface_resnet50 (default), retinaface_mobile0.25, an imported id or a checkpoint file')
     .option('--models-dir <dir>', 'models directory (default: $SUPERRES_MODELS_DIR, else ~/.cache/superres/models)')
-    .option('--threads <n>', 'inference threads (default: runtime choice)')
+    .option('--threads <n>', THREADS_HELP)
     .option('--json', 'print JSON', false)
     .option('-q, --quiet', 'no download progress', false)
     .addHelpText('after', '\nExamples:\n  superres faces detect photo.jpg\n  superres faces detect photo.jpg --json --face-detector retinaface_mobile0.25')

@@ -4,13 +4,12 @@ import {
   DEFAULT_MAX_MEMORY,
   formatByteSize,
   InvalidOptionError,
-  parseByteSize,
   type LoadedModel,
 } from '@superres/core';
 import { DEFAULT_MODEL_ID, DENOISE_MODEL_ID } from '@superres/models';
 import { loadCatalogModel, loadModelFile, type LoadedFaceModels } from '@superres/models/node';
 import type { Command } from 'commander';
-import { parseUpscaleFlags, withEnvironment, type UpscaleFlags } from '../options.js';
+import { parseUpscaleFlags, THREADS_HELP, withEnvironment, type UpscaleFlags } from '../options.js';
 import { loadConfigFile, withConfigFile } from '../config-file.js';
 import type { CliIo } from '../io.js';
 import { createProgressDisplay, type ProgressDisplay, type ProgressOutput } from '../progress-display.js';
@@ -45,7 +44,7 @@ export async function runUpscale(inputs: string | readonly string[], rawFlags: R
   const flags = parseUpscaleFlags(withConfigFile(withEnvironment(rawFlags, env), file));
   const out = io.out ?? io.log;
   try {
-    return await run(typeof inputs === 'string' ? [inputs] : inputs, flags, io, env, started);
+    return await run(typeof inputs === 'string' ? [inputs] : inputs, flags, io, started);
   } catch (error) {
     // With --json, a run that could not go on says so as an object too (the message still goes to stderr).
     if (flags.json) out(JSON.stringify({ type: 'error', ...errorObject(error) }));
@@ -53,7 +52,7 @@ export async function runUpscale(inputs: string | readonly string[], rawFlags: R
   }
 }
 
-async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, env: Readonly<Record<string, string | undefined>>, started: number): Promise<UpscaleSummary> {
+async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, started: number): Promise<UpscaleSummary> {
   const out = io.out ?? io.log;
   const modelFiles = await Promise.all(flags.models.map(isFile));
   if (flags.denoise !== undefined && (modelFiles.some(Boolean) || flags.models.some((m) => m !== DENOISE_MODEL_ID))) {
@@ -61,7 +60,6 @@ async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, 
       details: { option: 'denoise' },
     });
   }
-  const maxMemory = flags.maxMemory ?? maxMemoryFromEnv(env);
   // An -o that names a file of a format we cannot write is a usage error, whatever the inputs.
   if (extname(flags.output) !== '' && !(await isDirectory(flags.output))) formatFromPath(flags.output);
   // Everything about paths is settled before a model loads: a wrong -o costs no inference.
@@ -100,7 +98,7 @@ async function run(args: readonly string[], flags: UpscaleFlags, io: UpscaleIo, 
         tilePad: flags.tilePad,
         prePad: flags.prePad,
         alpha: flags.alpha,
-        ...(maxMemory !== undefined ? { maxMemory } : {}),
+        ...(flags.maxMemory !== undefined ? { maxMemory: flags.maxMemory } : {}),
         ...(faces ? { faceEnhance: { models: faces, onlyCenterFace: flags.faces!.onlyCenterFace } } : {}),
       },
       ...(flags.scale !== undefined ? { scale: flags.scale } : {}),
@@ -150,11 +148,6 @@ export async function openUpscaler(flags: UpscaleFlags, name: string, io: Upscal
   });
 }
 
-function maxMemoryFromEnv(env: Readonly<Record<string, string | undefined>>): number | undefined {
-  const raw = env.SUPERRES_MAX_MEMORY?.trim();
-  return raw ? parseByteSize(raw, 'SUPERRES_MAX_MEMORY') : undefined;
-}
-
 
 export function registerUpscaleCommand(program: Command, io: CliIo): void {
   program
@@ -162,7 +155,7 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .description('Upscale images: files, directories (-r for subdirectories) or quoted glob patterns')
     .argument('<inputs...>', 'images (PNG, JPEG, WebP, AVIF, TIFF, ...), directories or patterns such as "photos/**/*.jpg"')
     .requiredOption('-o, --output <file|dir>', 'output file (one input; .png, .jpg, .webp or .avif picks the format) or directory')
-    .option('-m, --model <id|file>', `a catalog or imported model id, or a .pth/.onnx file (a file wins if it exists); a,b,c runs each (default ${DEFAULT_MODEL_ID})`)
+    .option('-m, --model <id|file>', `a catalog or imported model id, or a .pth/.safetensors/.onnx file (a file wins if it exists); a,b,c runs each (default ${DEFAULT_MODEL_ID})`)
     .option('-r, --recursive', 'take images from subdirectories of input directories too')
     .option('--ext <ext>', 'output format in a directory: auto (the input\'s, else png), png, jpg, webp or avif', undefined)
     .option('--suffix <text>', 'added to output file names in a directory, before the extension')
@@ -174,11 +167,11 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .option('-s, --scale <n>', "output scale (any positive number); default: the model's native scale")
     .option('-t, --tile <n>', 'tile size in input pixels: "auto" fits --max-memory, 0 processes the whole image at once (default auto)')
     .option('--tile-pad <n>', 'context pixels around each tile: "auto" is the model\'s receptive radius, capped at 32 (default auto)')
-    .option('--max-memory <size>', `memory budget for automatic tiles, e.g. 512M or 2G (SUPERRES_MAX_MEMORY, default ${formatByteSize(DEFAULT_MAX_MEMORY)})`)
+    .option('--max-memory <size>', `memory budget for automatic tiles, e.g. 512M or 2G (default ${formatByteSize(DEFAULT_MAX_MEMORY)})`)
     .option('--pre-pad <n>', 'reflect padding on the right and bottom edges before inference (default 0)')
-    .option('--alpha <mode>', 'alpha channel: "model" (through the network) or "resize"', 'model')
+    .option('--alpha <mode>', 'alpha channel: "model" (through the network) or "resize" (default model)')
     .option('--device <device>', 'cpu, cuda, webgpu or auto (default cpu)')
-    .option('--threads <n>', 'inference threads (default: runtime choice)')
+    .option('--threads <n>', THREADS_HELP)
     .option('--quality <n>', 'JPEG/WebP/AVIF quality 1..100 (default 95)')
     .option('--compression <0..9>', 'PNG zlib level (default 2, with adaptive filters)')
     .option('--max-pixels <n>', 'refuse inputs with more pixels than this')
@@ -200,8 +193,10 @@ Examples:
   superres upscale photo.jpg -o cmp/ --model realesr-general-x4v3,RealESRGAN_x4plus
   superres upscale portrait.jpg -o portrait-x2.png --scale 2 --face-enhance
 
-Every flag also reads SUPERRES_<FLAG> from the environment (SUPERRES_MODEL, SUPERRES_TILE, ...), then
-a config file ({"model": "RealESRGAN_x4plus", "tile": 256, "ext": "webp"}); a flag wins over both.
+Every option but -o, --json, -q and --config also reads SUPERRES_<NAME> from the environment
+(SUPERRES_MODEL, SUPERRES_TILE_PAD, SUPERRES_MAX_MEMORY, ...; switches take true/false, 1/0 or yes/no:
+SUPERRES_FACE_ENHANCE=true; the --face-* and --only-center-face ones only with face enhancement on),
+then a config file ({"model": "RealESRGAN_x4plus", "tile": 256, "ext": "webp"}); a flag wins over both.
 Exit codes: 0 all done (or skipped), 1 some image or the model failed, 2 usage, 130 Ctrl-C, 143 SIGTERM.`,
     )
     .action(async (inputs: string[], flags: Record<string, unknown>) => {

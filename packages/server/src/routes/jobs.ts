@@ -11,7 +11,7 @@ import {
   type SuccessResponse,
 } from '@superres/sdk';
 import type { JobRecord } from '../contracts.js';
-import { RateLimitedError, ServerError } from '../errors.js';
+import { RateLimitedError, ServerError, ServiceUnavailableError } from '../errors.js';
 import { statusForCode, type ErrorBody } from '../errors-http.js';
 import { PerKeyLimitError } from '../queue/common.js';
 import { authenticate, parseBody } from './auth.js';
@@ -19,6 +19,9 @@ import type { AppContext } from './context.js';
 
 /** Smallest output scale super_resolution accepts. */
 export const MIN_SCALE = 1;
+
+/** Seconds a client is told to wait (Retry-After and `retry_after`) when a job cannot be recorded. */
+const ENQUEUE_RETRY_AFTER_S = 30;
 
 export function registerJobRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { config, queue, store, metrics } = ctx;
@@ -107,8 +110,8 @@ export function registerJobRoutes(app: FastifyInstance, ctx: AppContext): void {
         // The job could not be recorded (a full or failing disk, Redis away): nothing was
         // accepted, and the client may retry. The cause stays in the log.
         request.log.error({ err: error, keyId: identity.keyId }, 'could not enqueue a job');
-        reply.header('retry-after', '30');
-        throw new ServerError('E_SERVICE_UNAVAILABLE', 'The server cannot record jobs right now: retry later', { retry_after: 30 });
+        reply.header('retry-after', String(ENQUEUE_RETRY_AFTER_S));
+        throw new ServiceUnavailableError('The server cannot record jobs right now: retry later', ENQUEUE_RETRY_AFTER_S);
       }
       const retryAfter = Math.max(1, Math.ceil(metrics.meanSeconds()));
       reply.header('retry-after', String(retryAfter));

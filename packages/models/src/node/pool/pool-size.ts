@@ -13,7 +13,8 @@ export interface PoolSizeOptions {
   /** ONNX Runtime intra-op threads per worker; default SUPERRES_THREADS, else cores / workers. */
   threads?: number;
   /**
-   * Whether idle ONNX Runtime threads spin-wait; default SUPERRES_THREAD_SPINNING (true/false),
+   * Whether idle ONNX Runtime threads spin-wait; default SUPERRES_THREAD_SPINNING (true/false,
+   * 1/0 or yes/no, as the server and the CLI read booleans),
    * else ONNX Runtime's own default (on). A session's own `spinning` option wins.
    */
   spinning?: boolean;
@@ -47,9 +48,9 @@ export function resolvePoolSize(options: PoolSizeOptions = {}): { workers: numbe
 function booleanFromEnv(env: Readonly<Record<string, string | undefined>>, name: string): boolean | undefined {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return undefined;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new InvalidOptionError(`${name} must be true or false, received ${JSON.stringify(env[name])}`, { details: { option: name } });
+  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+  if (raw === 'false' || raw === '0' || raw === 'no') return false;
+  throw new InvalidOptionError(`${name} must be true or false (also 1/0, yes/no), received ${JSON.stringify(env[name])}`, { details: { option: name } });
 }
 
 function fromEnv(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {

@@ -152,6 +152,9 @@ describe('resolvePoolSize', () => {
     expect(resolvePoolSize({ cores: 2, env: {} })).not.toHaveProperty('spinning');
     expect(resolvePoolSize({ cores: 2, env: { SUPERRES_THREAD_SPINNING: 'false' } })).toMatchObject({ spinning: false });
     expect(resolvePoolSize({ cores: 2, env: { SUPERRES_THREAD_SPINNING: ' TRUE ' } })).toMatchObject({ spinning: true });
+    // The same words as the server's SUPERRES_THREAD_SPINNING.
+    expect(resolvePoolSize({ cores: 2, env: { SUPERRES_THREAD_SPINNING: 'yes' } })).toMatchObject({ spinning: true });
+    expect(resolvePoolSize({ cores: 2, env: { SUPERRES_THREAD_SPINNING: 'No' } })).toMatchObject({ spinning: false });
     expect(resolvePoolSize({ cores: 2, spinning: true, env: { SUPERRES_THREAD_SPINNING: '0' } })).toMatchObject({ spinning: true });
     expect(() => resolvePoolSize({ env: { SUPERRES_THREAD_SPINNING: 'sometimes' } })).toThrow(/SUPERRES_THREAD_SPINNING must be true or false/);
   });
