@@ -67,6 +67,8 @@ describe('superres models inspect', () => {
       hyperparameters: { numFeat: 4, numConv: 1, upscale: 2 },
       scale: 2,
       parameterCount: 108 + 4 + 4 + 144 + 4 + 4 + 432 + 12,
+      // Per input pixel 9 * (3 * 4 + 4 * 4 + 4 * 12) = 684 multiply-adds, over 2 x 2 output pixels.
+      macsPerOutputPixel: 171,
     });
     expect(inspection.tensors[6]).toEqual({ name: 'body.4.weight', dtype: 'float32', shape: [12, 4, 3, 3] });
   });
@@ -78,6 +80,7 @@ describe('superres models inspect', () => {
     expect(stdout).toMatch(/^Architecture: +SRVGGNetCompact$/m);
     expect(stdout).toMatch(/^Hyperparameters: +numInCh=3 numOutCh=3 numFeat=4 numConv=1 upscale=2 activation=prelu$/m);
     expect(stdout).toMatch(/^Scale: +x2 \(alignment \d+, receptive radius 3\)$/m);
+    expect(stdout).toMatch(/^Cost: +171 multiply-adds per output pixel \(0\.2 G per output megapixel\)$/m);
     expect(stdout).toMatch(/^Parameters: +712 in 8 tensors$/m);
     expect(stdout).toMatch(/^name +dtype +shape$/m);
     expect(stdout).toMatch(/^body\.4\.weight +float32 +\[12, 4, 3, 3\]$/m);

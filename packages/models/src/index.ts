@@ -15,11 +15,18 @@ export {
   type SrvggOnnx,
 } from './architectures/srvgg.js';
 export {
+  architectures,
   buildGraphFromStateDict,
   detectArchitecture,
+  registerArchitecture,
+  type Architecture,
+  type ArchitectureGeometry,
   type BuiltGraph,
   type ArchitectureOverrides,
+  type DetectedArchitecture,
 } from './architectures/detect.js';
+export { createArchitectureRegistry, WRAPPER_PREFIXES, type ArchitectureRegistry, type CandidateReport } from './architectures/registry.js';
+export { srvggArchitecture, rrdbArchitecture } from './architectures/builtin.js';
 export {
   buildRrdbOnnx,
   detectRrdb,

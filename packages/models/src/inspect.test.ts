@@ -44,7 +44,7 @@ describe('inspectModel', () => {
     expect(inspection.format).toBe('pytorch-zip');
     expect(inspection.nestedKey).toBe('params_ema');
     expect(inspection.architecture).toBeUndefined();
-    expect(inspection.error).toMatch(/No supported architecture/);
+    expect(inspection.error).toMatch(/No known architecture matches.*Closest: /);
     expect(inspection.tensors.map((t) => t.name)).toEqual([...readCheckpoint(local('nested-params-ema.pth')).stateDict.keys()]);
     expect(inspection.tensors.find((t) => t.name === 'i64')).toEqual({ name: 'i64', dtype: 'int64', shape: [4] });
     expect(inspection.tensors.find((t) => t.name === 'scalar')).toEqual({ name: 'scalar', dtype: 'float32', shape: [] });

@@ -25,6 +25,10 @@ export interface ModelInspection {
   readonly scale?: number;
   readonly alignment?: number;
   readonly receptiveRadius?: number;
+  /** Multiply-accumulates per output pixel (upscalers whose architecture says). */
+  readonly macsPerOutputPixel?: number;
+  /** A training wrapper's prefix removed from the tensor names before detection (`module.`, ...). */
+  readonly strippedPrefix?: string;
   /** Elements over all tensors (a state dict's buffers, e.g. BatchNorm statistics, included). */
   readonly parameterCount: number;
   /** State-dict tensors in file order; for ONNX, the graph's initializers. */
@@ -71,8 +75,15 @@ function inspectCheckpoint(bytes: Uint8Array, overrides: ArchitectureOverrides):
   for (const [name, t] of stateDict) tensors.push({ name, dtype: t.dtype, shape: [...t.shape] });
   const base = { format, parameterCount: countElements(tensors), tensors, ...(nestedKey === undefined ? {} : { nestedKey }) };
   try {
-    const { architecture, kind, hyperparameters, geometry } = detectArchitecture(stateDict, overrides);
-    return { ...base, architecture, kind, hyperparameters, ...(kind === 'upscaler' ? geometry : {}) };
+    const { architecture, kind, hyperparameters, geometry, macsPerOutputPixel, strippedPrefix } = detectArchitecture(stateDict, overrides);
+    return {
+      ...base,
+      architecture,
+      kind,
+      hyperparameters,
+      ...(kind === 'upscaler' ? { ...geometry, ...(macsPerOutputPixel === undefined ? {} : { macsPerOutputPixel }) } : {}),
+      ...(strippedPrefix === undefined ? {} : { strippedPrefix }),
+    };
   } catch (error) {
     // Unknown layouts and broken shapes are findings, not failures: keep the tensor list. A bad
     // override is the caller's mistake and is thrown.

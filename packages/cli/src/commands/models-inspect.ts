@@ -39,11 +39,20 @@ export function formatInspection(file: string, m: ModelInspection): string {
     for (const v of m.onnx.inputs) rows.push(['Input', valueLine(v)]);
     for (const v of m.onnx.outputs) rows.push(['Output', valueLine(v)]);
   }
+  if (m.macsPerOutputPixel !== undefined) {
+    rows.push(['Cost', `${Math.round(m.macsPerOutputPixel).toLocaleString('en-US')} multiply-adds per output pixel (${formatGiga(m.macsPerOutputPixel * 1e6)} per output megapixel)`]);
+  }
+  if (m.strippedPrefix) rows.push(['Tensor names', `prefix "${m.strippedPrefix}" removed (a training wrapper's)`]);
   rows.push(['Parameters', `${m.parameterCount.toLocaleString('en-US')} in ${m.tensors.length} tensors`]);
   if (m.error) rows.push(['Note', m.error]);
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   const head = rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n');
   return `${head}\n\n${table(m.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`]))}`;
+}
+
+/** 1.23e9 -> "1.2 G" multiply-adds, for the cost line. */
+function formatGiga(value: number): string {
+  return value >= 1e12 ? `${(value / 1e12).toFixed(1)} T` : `${(value / 1e9).toFixed(1)} G`;
 }
 
 function valueLine(v: { name: string; dtype?: string; dims?: readonly (number | string | null)[] }): string {

@@ -48,6 +48,9 @@ describe('detectArchitecture', () => {
       },
       // Widest: 4 features at 2 x 2 times the unshuffled resolution, 64 / 4 per input pixel.
       geometry: { scale: 2, alignment: 2, receptiveRadius: 38, workingBytesPerPixel: 4 * (5 * 16 + 3 + 3 * 4) },
+      // Per pixel of the features (input / 2): conv_first 432, 3 RDBs 2808, conv_body 144; the two
+      // conv_up at 4x and 16x the area 576 + 2304; conv_hr + conv_last at 16x 4032: 10296 / 16.
+      macsPerOutputPixel: 643.5,
     });
     const built = buildGraphFromStateDict(rrdbX2());
     expect({ ...built, onnx: undefined }).toEqual({ ...detected, onnx: undefined });
@@ -71,10 +74,12 @@ describe('detectArchitecture', () => {
     expect(() => detectArchitecture(rrdbX2(), { numOutCh: 1 })).toThrow(/conv_last has 3 output channels/);
   });
 
-  it('lists the supported architectures when none matches', () => {
+  it('names the closest candidates and the known architectures when none matches', () => {
     const sd: StateDict = new Map();
     put(sd, 'encoder.0', 4, 3);
     expect(() => detectArchitecture(sd)).toThrow(UnsupportedArchitectureError);
-    expect(() => buildGraphFromStateDict(sd)).toThrow(/first: encoder\.0\.weight.*supported: SRVGGNetCompact, RRDBNet.*, GFPGANv1Clean, RetinaFace, ParseNet/);
+    expect(() => buildGraphFromStateDict(sd)).toThrow(
+      /first: encoder\.0\.weight.*Closest: ParseNet \(1\/4 of its tensor patterns; no tensor like body\.<n>\., decoder\.<n>\., out_mask_conv\.\).*Known: SRVGGNetCompact, RRDBNet, GFPGANv1Clean, RetinaFace, ParseNet/,
+    );
   });
 });

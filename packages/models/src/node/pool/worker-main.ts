@@ -3,7 +3,7 @@
  * thread that calls it) and converts checkpoints, so that the main thread only plans, moves
  * tiles and stitches. Requests are handled one at a time, in order of arrival.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { BackendError, type SessionOptions } from '@superres/core';
 import type { ConvertRequest, ConvertResult } from '../../convert/convert-request.js';
 import { floatOutputs, messageOf } from '../../runtime/ort-common.js';
@@ -87,9 +87,27 @@ async function runNamed(
   return { reply: { outputs, ms }, transfer };
 }
 
+/** The pool's architectureModules, imported once before the first conversion (they register architectures). */
+let architecturesLoaded: Promise<void> | undefined;
+function loadArchitectureModules(): Promise<void> {
+  const modules = (workerData as { architectureModules?: string[] } | null)?.architectureModules ?? [];
+  architecturesLoaded ??= (async () => {
+    for (const href of modules) {
+      try {
+        await import(href);
+      } catch (error) {
+        architecturesLoaded = undefined;
+        throw new BackendError(`Architecture module ${href} could not be loaded in the worker: ${messageOf(error)}`, { cause: error });
+      }
+    }
+  })();
+  return architecturesLoaded;
+}
+
 /** The checkpoint readers and graph builders load on the first conversion: most workers only run models. */
 async function convert(request: ConvertRequest): Promise<ConvertResult> {
   const { convertRequest } = await import('../../convert/convert-request.js');
+  await loadArchitectureModules();
   return convertRequest(request);
 }
 

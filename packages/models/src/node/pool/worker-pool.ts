@@ -14,9 +14,11 @@
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   AbortedError,
+  InvalidOptionError,
   BackendError,
   type AbortSignalLike,
   type InferenceSession,
@@ -32,6 +34,12 @@ import { resolvePoolSize, type PoolSizeOptions } from './pool-size.js';
 export interface WorkerPoolOptions extends PoolSizeOptions {
   /** The worker script; default: the built `worker-main.js` of this package. */
   workerUrl?: URL;
+  /**
+   * Modules (file URLs or absolute paths) each worker imports before its first conversion: a
+   * module that calls `registerArchitecture` (from `@superres/models`) makes its architectures
+   * known to conversions in the workers, as importing it does on the main thread.
+   */
+  architectureModules?: readonly (string | URL)[];
 }
 
 export interface WorkerPoolStats {
@@ -110,7 +118,7 @@ function defaultWorkerUrl(): URL {
  * passed explicitly when there are conditions to drop: Node refuses explicit per-process flags
  * (`--expose-gc`, ...) for workers, which it accepts when they are inherited.
  */
-function startWorker(url: URL): Worker {
+function startWorker(url: URL, workerData: unknown): Worker {
   const args = process.execArgv;
   const kept: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -118,17 +126,28 @@ function startWorker(url: URL): Worker {
     if (arg === '--conditions' || arg === '-C') i++;
     else if (!arg.startsWith('--conditions=')) kept.push(arg);
   }
-  if (kept.length === args.length) return new Worker(url);
+  if (kept.length === args.length) return new Worker(url, { workerData });
   try {
-    return new Worker(url, { execArgv: kept });
+    return new Worker(url, { execArgv: kept, workerData });
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
-    return new Worker(url, { execArgv: [] });
+    return new Worker(url, { execArgv: [], workerData });
   }
+}
+
+/** Module specifiers as file URLs: a worker's import() of a bare path would not resolve. */
+function moduleHrefs(modules: readonly (string | URL)[] = []): string[] {
+  return modules.map((m) => {
+    if (m instanceof URL) return m.href;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(m)) return m;
+    if (!isAbsolute(m)) throw new InvalidOptionError(`architectureModules: "${m}" must be an absolute path or a file URL`, { details: { option: 'architectureModules' } });
+    return pathToFileURL(m).href;
+  });
 }
 
 export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   const { workers: size, threads, spinning } = resolvePoolSize(options);
+  const architectureModules = moduleHrefs(options.architectureModules);
   const slots: Slot[] = [];
   const queue: Task[] = [];
   const sessions = new Map<number, SessionEntry>();
@@ -140,7 +159,7 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   let runMs = 0;
 
   function spawn(): Slot {
-    const worker = startWorker(options.workerUrl ?? defaultWorkerUrl());
+    const worker = startWorker(options.workerUrl ?? defaultWorkerUrl(), { architectureModules });
     const slot: Slot = { worker, sessions: new Set() };
     worker.unref();
     worker.on('message', (reply: WorkerReply) => onReply(slot, reply));
