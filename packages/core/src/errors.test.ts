@@ -1,20 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { errorClasses, importMinified, type ErrorClass } from '../../../test-support/minified-module.js';
 import * as source from './index.js';
 import { BackendError, ErrorCode, SuperresError, superresErrorFromCode } from './errors.js';
-
-type ErrorClass = new (...args: unknown[]) => Error;
-
-/** The module's exports that are Error subclasses, by export name. */
-function errorClasses(module: Record<string, unknown>): Array<[string, ErrorClass]> {
-  return Object.entries(module).filter(
-    (entry): entry is [string, ErrorClass] => typeof entry[1] === 'function' && (entry[1] as { prototype?: unknown }).prototype instanceof Error,
-  );
-}
 
 /** One instance of an exported error class: SuperresError takes a code first, the others a message. */
 function instance(name: string, Class: ErrorClass): Error & { code?: string } {
@@ -22,27 +10,7 @@ function instance(name: string, Class: ErrorClass): Error & { code?: string } {
 }
 
 /** packages/core/src/index.ts bundled and minified as an application's bundler would, then imported. */
-async function minifiedCore(): Promise<Record<string, unknown>> {
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./index.ts', import.meta.url))],
-    bundle: true,
-    minify: true,
-    keepNames: false,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  const dir = await mkdtemp(join(tmpdir(), 'superres-minified-'));
-  try {
-    const file = join(dir, 'core.min.mjs');
-    await writeFile(file, result.outputFiles[0]!.contents);
-    return (await import(/* @vite-ignore */ pathToFileURL(file).href)) as Record<string, unknown>;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const minifiedCore = () => importMinified(fileURLToPath(new URL('./index.ts', import.meta.url)));
 
 describe('error names', () => {
   it('every exported error class names itself, codes unchanged', () => {
