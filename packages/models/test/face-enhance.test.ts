@@ -53,5 +53,5 @@ describe.skipIf(weights.missing)(weights.title, () => {
     } finally {
       await Promise.all([detector.release(), restorer.release(), parser.release()]);
     }
-  });
+  }, 600_000); // 44 s alone; a bound for a loaded machine, not a speed claim.
 });

@@ -47,6 +47,6 @@ describe('GFPGANv1Clean (formula weights) against the PyTorch reference', () => 
       } finally {
         await session.release();
       }
-    });
+    }, 600_000); // 26 s alone at 512; a bound for a loaded machine.
   }
 });

@@ -87,5 +87,5 @@ describe.skipIf(weights.missing)(weights.title, () => {
     const warm = rss[Math.floor(rss.length / 4)]!;
     const late = Math.max(...rss.slice(Math.floor(rss.length / 2)).filter((x) => x !== undefined));
     expect(late - warm, `RSS samples (MiB): ${rss.map((x) => Math.round(x / 2 ** 20)).join(' ')}`).toBeLessThan(FLAT_BYTES);
-  });
+  }, 600_000); // 38 s alone on this machine; a bound for loaded ones, not a speed claim.
 });
