@@ -137,8 +137,17 @@ function runInBrowser(): Promise<void> {
     const w = upscaleWorker();
     const done = () => {
       w.removeEventListener('message', onMessage);
+      w.removeEventListener('error', onError);
       resolve();
     };
+    // A worker that fails to load or crashes says nothing more: stop waiting, and start a fresh one next time.
+    const onError = (event: ErrorEvent) => {
+      setStatus(`Failed: the worker stopped (${event.message || 'no message'})`);
+      w.terminate();
+      worker = undefined;
+      done();
+    };
+    w.addEventListener('error', onError);
     const onMessage = (event: MessageEvent<WorkerMessage>) => {
       const message = event.data;
       switch (message.type) {

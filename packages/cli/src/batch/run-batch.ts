@@ -140,7 +140,7 @@ export async function runBatch(planned: readonly PlannedOutput[], models: readon
       }
       await writing;
     } finally {
-      // An interrupted run: the decode under way is let go, the write under way removes its temp file.
+      // An interrupted run: the decode under way is let go, the write under way finishes.
       void next?.catch(() => undefined);
       await writing?.catch(() => undefined);
       await model?.release();
@@ -149,16 +149,16 @@ export async function runBatch(planned: readonly PlannedOutput[], models: readon
   return results;
 }
 
+/**
+ * Writes one finished image. Not cut short by an interrupt: the upscale it holds is done, and an
+ * interrupt during the next image keeps it (the run stops once it is written).
+ */
 async function encodeTo(item: PlannedOutput, image: Image, metadata: ImageMetadata | undefined, options: BatchOptions): Promise<{ bytes: number; ms: number; kept: EncodeReport }> {
   const started = performance.now();
   let kept: EncodeReport = { exif: false, icc: false, xmp: false };
   const carried = metadata && (metadata.exif || metadata.icc || metadata.xmp) ? metadata : undefined;
-  await writeFileAtomic(
-    item.output,
-    async (temp) => {
-      kept = await encodeImageToFile(image, temp, { ...options.encode, format: item.format, ...(carried ? { metadata: carried } : {}) });
-    },
-    { ...(options.signal ? { signal: options.signal } : {}) },
-  );
+  await writeFileAtomic(item.output, async (temp) => {
+    kept = await encodeImageToFile(image, temp, { ...options.encode, format: item.format, ...(carried ? { metadata: carried } : {}) });
+  });
   return { bytes: (await stat(item.output)).size, ms: elapsed(started), kept };
 }
