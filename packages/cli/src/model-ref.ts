@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { ModelNotFoundError } from '@superres/core';
 import type { ModelStore } from '@superres/models/node';
 
-const MODEL_FILE = /\.(pth|pt|onnx|safetensors)$/i;
+const MODEL_FILE = /\.(pth|pt|onnx|safetensors|param)$/i;
 
 export async function isFile(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isFile(), () => false);

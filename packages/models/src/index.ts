@@ -27,6 +27,8 @@ export {
 } from './architectures/detect.js';
 export { createArchitectureRegistry, WRAPPER_PREFIXES, type ArchitectureRegistry, type CandidateReport } from './architectures/registry.js';
 export { srvggArchitecture, rrdbArchitecture } from './architectures/builtin.js';
+export { plksrArchitecture, realPlksrArchitecture, buildPlksrOnnx, detectPlksr, detectRealPlksr, plksrGeometry, PLKSR_ARCHITECTURE, REAL_PLKSR_ARCHITECTURE, type PlksrHyperparameters, type RealPlksrHyperparameters, type PlksrOverrides } from './architectures/plksr.js';
+export { spanArchitecture, buildSpanOnnx, detectSpan, spanHyperparameters, spanGeometry, SPAN_ARCHITECTURE, type SpanHyperparameters, type SpanOverrides } from './architectures/span.js';
 export {
   buildRrdbOnnx,
   detectRrdb,
@@ -77,3 +79,4 @@ export { buildRetinaFaceOnnx, detectRetinaFace, RETINAFACE_ARCHITECTURE, type Re
 export { buildGfpganOnnx, detectGfpgan, GFPGAN_ARCHITECTURE, type GfpganHyperparameters } from './faces/gfpgan-graph.js';
 export { buildParseNetOnnx, detectParseNet, PARSENET_ARCHITECTURE, type ParseNetHyperparameters } from './faces/parsenet-graph.js';
 export { createFaceModelsFromWeights, type FaceWeights, type OpenedFaceModels } from './faces/face-models-from-weights.js';
+export * from './ncnn/index.js';

@@ -1,27 +1,37 @@
 import { readFile } from 'node:fs/promises';
-import { inspectModel, type ModelInspection } from '@superres/models';
+import { detectModelFormat, inspectModel, inspectNcnn, type ModelInspection, type NcnnInspection } from '@superres/models';
+import { isNcnnParamPath, readNcnnFiles } from '@superres/models/node';
 import { Command } from 'commander';
 import type { CliIo } from '../io.js';
 
 /**
- * `superres models inspect <file> [--json]`: what a .pth, .safetensors or .onnx file holds.
+ * `superres models inspect <file> [--json]`: what a .pth, .safetensors or .onnx file, or an ncnn
+ * .param (with its .bin beside it), holds.
  * Mounted under `superres models` by commands/models.ts.
  */
 export function inspectCommand(io: CliIo): Command {
   return new Command('inspect')
-    .description('Show the format, architecture, scale and tensors of a model file (.pth, .safetensors, .onnx)')
+    .description('Show the format, architecture, scale and tensors of a model file (.pth, .safetensors, .onnx, ncnn .param)')
     .argument('<file>', 'model file')
     .option('--json', 'print the inspection as JSON')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .action(async (file: string, options: { json?: boolean }) => {
-      const inspection = inspectModel(new Uint8Array(await readFile(file)));
+      const bytes = new Uint8Array(await readFile(file));
+      const format = detectModelFormat(bytes);
+      let inspection: ModelInspection | NcnnInspection;
+      if (format === 'ncnn' || (format === 'unknown' && isNcnnParamPath(file))) {
+        const ncnn = await readNcnnFiles(file, bytes);
+        inspection = inspectNcnn(ncnn.param, ncnn.bin);
+      } else {
+        inspection = inspectModel(bytes);
+      }
       io.stdout(options.json ? `${JSON.stringify(inspection, jsonValue, 2)}\n` : formatInspection(file, inspection));
     });
 }
 
 /** The human-readable report: a summary, then one line per tensor. */
-export function formatInspection(file: string, m: ModelInspection): string {
+export function formatInspection(file: string, m: ModelInspection | NcnnInspection): string {
   const rows: [string, string][] = [
     ['File', file],
     ['Format', m.format + (m.nestedKey === undefined ? '' : ` (state dict under "${m.nestedKey}")`)],

@@ -88,8 +88,10 @@ export function registerModelsCommand(program: Command, io: CliIo): void {
 
   models
     .command('import')
-    .description('Copy a .pth or .safetensors checkpoint or an .onnx model into the models directory under an id of your choice')
-    .argument('<file>', 'checkpoint (.pth, .safetensors) or ONNX file')
+    .description(
+      'Copy a .pth or .safetensors checkpoint or an .onnx model into the models directory under an id of your choice (an ncnn .param, with its .bin beside it, is stored converted to ONNX)',
+    )
+    .argument('<file>', 'checkpoint (.pth, .safetensors) or ONNX file, or ncnn .param')
     .requiredOption('--id <id>', 'the id to use it by (e.g. with upscale --model)')
     .option('--replace', 'replace an earlier import with this id', false)
     .option('--models-dir <dir>', MODELS_DIR_HELP)

@@ -155,7 +155,7 @@ export function registerUpscaleCommand(program: Command, io: CliIo): void {
     .description('Upscale images: files, directories (-r for subdirectories) or quoted glob patterns')
     .argument('<inputs...>', 'images (PNG, JPEG, WebP, AVIF, TIFF, ...), directories or patterns such as "photos/**/*.jpg"')
     .requiredOption('-o, --output <file|dir>', 'output file (one input; .png, .jpg, .webp or .avif picks the format) or directory')
-    .option('-m, --model <id|file>', `a catalog or imported model id, or a .pth/.safetensors/.onnx file (a file wins if it exists); a,b,c runs each (default ${DEFAULT_MODEL_ID})`)
+    .option('-m, --model <id|file>', `a catalog or imported model id, or a .pth/.safetensors/.onnx file or ncnn .param with its .bin beside it (a file wins if it exists); a,b,c runs each (default ${DEFAULT_MODEL_ID})`)
     .option('-r, --recursive', 'take images from subdirectories of input directories too')
     .option('--ext <ext>', 'output format in a directory: auto (the input\'s, else png), png, jpg, webp or avif', undefined)
     .option('--suffix <text>', 'added to output file names in a directory, before the extension')

@@ -7,6 +7,8 @@ import { FACE_ARCHITECTURES, FACE_GEOMETRY } from '../faces/face-architectures.j
 import type { Architecture, ArchitectureOverrides } from './architecture.js';
 import { RRDB_ARCHITECTURE, buildRrdbOnnx, detectRrdb, rrdbGeometry, type RrdbHyperparameters, type RrdbOverrides } from './rrdbnet.js';
 import { SRVGG_ARCHITECTURE, buildSrvggOnnx, detectSrvgg, srvggGeometry, type SrvggHyperparameters } from './srvgg.js';
+import { spanArchitecture } from './span.js';
+import { plksrArchitecture, realPlksrArchitecture } from './plksr.js';
 
 /** A 3x3 convolution's multiply-accumulates per pixel of its output. */
 const conv3 = (inCh: number, outCh: number) => 9 * inCh * outCh;
@@ -99,5 +101,8 @@ export const faceArchitectures: readonly Architecture[] = FACE_ARCHITECTURES.map
 export const BUILTIN_ARCHITECTURES: readonly Architecture[] = [
   srvggArchitecture,
   rrdbArchitecture,
+  spanArchitecture,
+  plksrArchitecture,
+  realPlksrArchitecture,
   ...faceArchitectures,
 ];

@@ -10,3 +10,4 @@ export { loadFaceModels, loadFaceDetector, type LoadFaceModelsOptions, type Load
 export { openCatalogSession, type OpenedModel } from './load-catalog-model.js';
 export { openModelFile } from './load-model-file.js';
 export { runtimeReport, type RuntimeReport } from './ort-session.js';
+export { readNcnnFiles, ncnnBinPath, isNcnnParamPath, type NcnnFiles } from './ncnn-files.js';

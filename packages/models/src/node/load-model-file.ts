@@ -6,6 +6,7 @@ import { pluginFromOnnx } from '../plugins/file-plugin.js';
 import { probeOnnxGeometry } from '../plugins/probe-onnx.js';
 import type { ArchitectureOverrides } from '../architectures/detect.js';
 import { createNodeBackend } from './backend.js';
+import { isNcnnParamPath, readNcnnFiles } from './ncnn-files.js';
 import { checkKind, type OpenedModel } from './load-catalog-model.js';
 import { sharedWorkerPool } from './pool/shared-pool.js';
 import type { WorkerPool } from './pool/worker-pool.js';
@@ -19,8 +20,9 @@ export interface LoadModelFileOptions extends SessionOptions, ArchitectureOverri
 }
 
 /**
- * Opens a `.pth`/`.safetensors` checkpoint or an `.onnx` model from disk as a ready-to-run model.
- * The checkpoint is read and converted in a worker, never in the caller's thread.
+ * Opens a `.pth`/`.safetensors` checkpoint, an `.onnx` model, or an ncnn `.param` (with its
+ * `.bin` beside it) from disk as a ready-to-run model. Checkpoints and ncnn models are read and
+ * converted in a worker, never in the caller's thread.
  */
 export async function loadModelFile(path: string, options: LoadModelFileOptions = {}): Promise<LoadedModel> {
   const { plugin, session } = await openModelFile(path, 'upscaler', options);
@@ -36,7 +38,17 @@ export async function openModelFile(path: string, kind: ModelKind, options: Load
   const pool = givenPool ?? sharedWorkerPool();
   const session: SessionOptions = { threads, device, graphOptimization };
   const backend = createNodeBackend({ ...session, pool });
-  if (detectModelFormat(bytes) === 'onnx') {
+  const format = detectModelFormat(bytes);
+  if (format === 'ncnn' || (format === 'unknown' && isNcnnParamPath(path))) {
+    // Converted in a worker; its geometry comes from the graph, so nothing needs probing.
+    checkKind({ id, kind: 'upscaler' }, kind);
+    const files = await readNcnnFiles(path, bytes);
+    throwIfAborted(signal);
+    const { onnx, geometry } = await pool.convertNcnn({ kind: 'ncnn', param: files.param, bin: files.bin }, { signal });
+    const plugin = { id, kind: 'upscaler' as const, description: `ncnn model x${geometry.scale}`, ...geometry, toOnnx: async () => onnx };
+    return { plugin, session: await backend.createSession(onnx, session) };
+  }
+  if (format === 'onnx') {
     // A foreign ONNX graph says nothing of what it does: it is taken as an upscaler and probed.
     checkKind({ id, kind: 'upscaler' }, kind);
     const opened = await backend.createSession(bytes);

@@ -5,12 +5,13 @@
  */
 import type { SessionOptions } from '@superres/core';
 import type { ConvertRequest, ConvertResult } from '../../convert/convert-request.js';
+import type { NcnnConvertRequest, NcnnConvertResult } from '../../ncnn/convert-request.js';
 
 export type WorkerRequest =
   | { op: 'open'; id: number; session: number; onnx: Uint8Array; options: SessionOptions }
   | { op: 'run'; id: number; session: number; data: Float32Array; dims: number[] }
   | { op: 'runNamed'; id: number; session: number; inputs: Record<string, { data: Float32Array; dims: number[] }> }
-  | { op: 'convert'; id: number; request: ConvertRequest }
+  | { op: 'convert'; id: number; request: ConvertRequest | NcnnConvertRequest }
   | { op: 'warm'; id: number }
   /** Answered once every message before it is handled: the pool's last word before it ends a worker. */
   | { op: 'drain'; id: number }
@@ -31,5 +32,5 @@ export type RunReply = { data: Float32Array; dims: number[]; ms: number };
 export type RunNamedReply = { outputs: Record<string, { data: Float32Array; dims: number[] }>; ms: number };
 
 export type WorkerReply =
-  | { id: number; ok: true; value: RunReply | RunNamedReply | ConvertResult | null }
+  | { id: number; ok: true; value: RunReply | RunNamedReply | ConvertResult | NcnnConvertResult | null }
   | { id: number; ok: false; error: SerializedError };

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BackendError, type SessionOptions } from '@superres/core';
 import type { ConvertRequest, ConvertResult } from '../../convert/convert-request.js';
+import type { NcnnConvertRequest, NcnnConvertResult } from '../../ncnn/convert-request.js';
 import { floatOutputs, messageOf } from '../../runtime/ort-common.js';
 import { loadOrt, openSession, type Ort, type OrtSession } from '../ort-session.js';
 import { serializeError } from './errors.js';
@@ -105,7 +106,12 @@ function loadArchitectureModules(): Promise<void> {
 }
 
 /** The checkpoint readers and graph builders load on the first conversion: most workers only run models. */
-async function convert(request: ConvertRequest): Promise<ConvertResult> {
+async function convert(request: ConvertRequest | NcnnConvertRequest): Promise<ConvertResult | NcnnConvertResult> {
+  if (request.kind === 'ncnn') {
+    // An ncnn graph is converted layer by layer: no architecture module is involved.
+    const { convertNcnnRequest } = await import('../../ncnn/convert-request.js');
+    return convertNcnnRequest(request);
+  }
   const { convertRequest } = await import('../../convert/convert-request.js');
   await loadArchitectureModules();
   return convertRequest(request);

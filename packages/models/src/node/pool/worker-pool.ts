@@ -27,6 +27,7 @@ import {
   type Tensor,
 } from '@superres/core';
 import type { ConvertRequest, ConvertResult } from '../../convert/convert-request.js';
+import type { NcnnConvertRequest, NcnnConvertResult } from '../../ncnn/convert-request.js';
 import { deserializeError } from './errors.js';
 import type { RunNamedReply, RunReply, WorkerReply, WorkerRequest } from './messages.js';
 import { resolvePoolSize, type PoolSizeOptions } from './pool-size.js';
@@ -63,6 +64,8 @@ export interface WorkerPool {
   openSession(onnx: Uint8Array, options?: SessionOptions): Promise<InferenceSession>;
   /** Converts a checkpoint to ONNX in a worker. */
   convert(request: ConvertRequest, options?: { signal?: AbortSignalLike }): Promise<ConvertResult>;
+  /** Converts an ncnn model (.param text and .bin bytes) to ONNX in a worker. */
+  convertNcnn(request: NcnnConvertRequest, options?: { signal?: AbortSignalLike }): Promise<NcnnConvertResult>;
   stats(): WorkerPoolStats;
   /**
    * Starts a worker and loads ONNX Runtime in it now, so that a host that knows a model is coming
@@ -347,6 +350,9 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
     },
     convert(request, convertOptions = {}) {
       return submit<ConvertResult>({ op: 'convert', id: nextId++, request }, { signal: convertOptions.signal, transfer: [] });
+    },
+    convertNcnn(request, convertOptions = {}) {
+      return submit<NcnnConvertResult>({ op: 'convert', id: nextId++, request }, { signal: convertOptions.signal, transfer: [] });
     },
     warm: () => submit({ op: 'warm', id: nextId++ }, { transfer: [] }).then(
       () => undefined,

@@ -5,6 +5,8 @@ import type { ArchitectureOverrides } from '../../architectures/detect.js';
 import { detectModelFormat } from '../../plugins/detect-format.js';
 import { probeOnnxGeometry } from '../../plugins/probe-onnx.js';
 import { createNodeBackend } from '../backend.js';
+import { isNcnnParamPath, readNcnnFiles } from '../ncnn-files.js';
+import { NCNN_ARCHITECTURE } from '../../ncnn/convert.js';
 import { sharedWorkerPool } from '../pool/shared-pool.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 import { sha256Sliced, writeFileAtomic } from './atomic.js';
@@ -25,7 +27,8 @@ export interface ImportOptions {
 
 /**
  * Copies a user's checkpoint or ONNX file into the store and records what it is. The file is
- * read and its graph built (or, for ONNX, run once) now, so a broken file is refused here.
+ * read and its graph built (or, for ONNX, run once) now, so a broken file is refused here. An
+ * ncnn `.param` (with its `.bin` beside it) is converted and stored as ONNX.
  */
 export async function importModelFile(
   layout: StoreLayout,
@@ -41,10 +44,26 @@ export async function importModelFile(
   if (previous && !options.replace) {
     throw new DuplicateModelError(`A model "${id}" is already imported: remove it first, or import with replace`, { details: { id } });
   }
-  const bytes = new Uint8Array(await readFile(file));
-  const format = detectModelFormat(bytes);
+  const read = new Uint8Array(await readFile(file));
+  const sniffed = detectModelFormat(read);
   const pool = options.pool ?? sharedWorkerPool();
-  const described = format === 'onnx' ? await describeOnnx(bytes, pool) : await describeCheckpoint(bytes, options.overrides, pool);
+  let bytes: Uint8Array = read;
+  let format = sniffed;
+  let described: Described;
+  if (sniffed === 'ncnn' || (sniffed === 'unknown' && isNcnnParamPath(file))) {
+    // An ncnn model is stored as the ONNX graph converted from it, not as the .param/.bin pair:
+    // the store keeps, hashes, verifies and removes one file per id, and a stored ONNX graph
+    // loads without converting again (and on every backend, the browser's included). The
+    // geometry the conversion worked out from the layers is recorded with it. The cost: the
+    // float32 graph is about twice a float16 .bin, and a later converter fix reaches an
+    // imported model only when it is imported again.
+    const converted = await convertNcnnFile(file, read, pool);
+    bytes = converted.onnx;
+    format = 'onnx';
+    described = converted.described;
+  } else {
+    described = sniffed === 'onnx' ? await describeOnnx(read, pool) : await describeCheckpoint(read, options.overrides, pool);
+  }
   const ext = format === 'onnx' ? '.onnx' : '.pth';
   const record: ImportRecord = {
     version: 1,
@@ -73,6 +92,12 @@ type Described = ModelGeometry & Pick<ImportRecord, 'architecture' | 'kind' | 'h
 async function describeCheckpoint(bytes: Uint8Array, overrides: ArchitectureOverrides | undefined, pool: WorkerPool): Promise<Described> {
   const { built } = await pool.convert({ kind: 'checkpoint', bytes, ...(overrides ? { overrides } : {}) });
   return { ...built!.geometry, architecture: built!.architecture, kind: built!.kind, hyperparameters: built!.hyperparameters };
+}
+
+async function convertNcnnFile(file: string, paramBytes: Uint8Array, pool: WorkerPool): Promise<{ onnx: Uint8Array; described: Described }> {
+  const files = await readNcnnFiles(file, paramBytes);
+  const { onnx, geometry, hyperparameters } = await pool.convertNcnn({ kind: 'ncnn', param: files.param, bin: files.bin });
+  return { onnx, described: { ...geometry, architecture: NCNN_ARCHITECTURE, kind: 'upscaler', hyperparameters: { ...hyperparameters, bin: resolve(files.binPath) } } };
 }
 
 async function describeOnnx(bytes: Uint8Array, pool: WorkerPool): Promise<Described> {
