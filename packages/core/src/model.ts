@@ -32,6 +32,7 @@ export function fromSession(geometry: ModelGeometry & { id: string }, session: I
     alignment: geometry.alignment,
     receptiveRadius: geometry.receptiveRadius,
     ...(geometry.workingBytesPerPixel !== undefined ? { workingBytesPerPixel: geometry.workingBytesPerPixel } : {}),
+    ...(geometry.tileMultiple !== undefined ? { tileMultiple: geometry.tileMultiple } : {}),
     ...(session.parallelism !== undefined ? { parallelism: session.parallelism } : {}),
     run: (input, options) => session.run(input, options),
     release: () => session.release(),

@@ -25,6 +25,12 @@ export interface ModelGeometry {
    * pipeline assumes DEFAULT_WORKING_BYTES_PER_PIXEL.
    */
   readonly workingBytesPerPixel?: number;
+  /**
+   * Tiles and tile pads are multiples of this (default 1): a window-attention network (SwinIR's
+   * window) gives the same result in a tile as in the whole image only when the tile keeps the
+   * image's window grid.
+   */
+  readonly tileMultiple?: number;
 }
 
 export interface OnnxBuildOptions {

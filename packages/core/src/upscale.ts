@@ -156,8 +156,10 @@ function resolveTiles(image: Image, model: LoadedModel, opts: ResolvedUpscaleOpt
   const mapX = reflectPadMap(image.width, opts.prePad, alignment);
   const mapY = reflectPadMap(image.height, opts.prePad, alignment);
   // Tiles and pads are rounded up to the alignment so every tile the model sees is aligned
-  // (the reference only works when they already are; then this changes nothing).
-  const tilePad = alignUp(opts.tilePad === 'auto' ? autoTilePad(model.receptiveRadius) : opts.tilePad, alignment);
+  // (the reference only works when they already are; then this changes nothing), and to the
+  // model's tile multiple so tiles keep its window grid.
+  const grid = leastCommonMultiple(alignment, model.tileMultiple ?? 1);
+  const tilePad = alignUp(opts.tilePad === 'auto' ? autoTilePad(model.receptiveRadius) : opts.tilePad, grid);
   const size = outputSize(image.width, image.height, opts.outscale);
   const banded = size.width !== image.width * scale || size.height !== image.height * scale;
   const tile =
@@ -167,7 +169,7 @@ function resolveTiles(image: Image, model: LoadedModel, opts: ResolvedUpscaleOpt
           height: mapY.length,
           tilePad,
           scale,
-          alignment,
+          alignment: grid,
           channels: image.channels,
           bytesPerSample: image.bitDepth / 8,
           workingBytesPerPixel: model.workingBytesPerPixel,
@@ -177,8 +179,14 @@ function resolveTiles(image: Image, model: LoadedModel, opts: ResolvedUpscaleOpt
         })
       : opts.tile === 0
         ? 0
-        : alignUp(opts.tile, alignment);
+        : alignUp(opts.tile, grid);
   return { settings: { tile, tilePad }, mapX, mapY };
+}
+
+function leastCommonMultiple(a: number, b: number): number {
+  let [x, y] = [a, b];
+  while (y !== 0) [x, y] = [y, x % y];
+  return (a / x) * b;
 }
 
 /** hasOpaqueAlpha, a slice of rows at a time: the scan of a large image yields to the event loop. */
@@ -250,6 +258,12 @@ function checkModel(model: LoadedModel): void {
         details: { option: `model.${key}` },
       });
     }
+  }
+  const multiple = model.tileMultiple;
+  if (multiple !== undefined && (!Number.isSafeInteger(multiple) || multiple < 1)) {
+    throw new InvalidOptionError(`Model tileMultiple must be an integer >= 1, received ${describe(multiple)}`, {
+      details: { option: 'model.tileMultiple' },
+    });
   }
   if (typeof model.run !== 'function') {
     throw new InvalidOptionError('Model must have a run(tensor) function', { details: { option: 'model.run' } });

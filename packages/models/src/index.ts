@@ -29,6 +29,8 @@ export { createArchitectureRegistry, WRAPPER_PREFIXES, type ArchitectureRegistry
 export { srvggArchitecture, rrdbArchitecture } from './architectures/builtin.js';
 export { plksrArchitecture, realPlksrArchitecture, buildPlksrOnnx, detectPlksr, detectRealPlksr, plksrGeometry, PLKSR_ARCHITECTURE, REAL_PLKSR_ARCHITECTURE, type PlksrHyperparameters, type RealPlksrHyperparameters, type PlksrOverrides } from './architectures/plksr.js';
 export { spanArchitecture, buildSpanOnnx, detectSpan, spanHyperparameters, spanGeometry, SPAN_ARCHITECTURE, type SpanHyperparameters, type SpanOverrides } from './architectures/span.js';
+export { omnisrArchitecture, buildOmniSrOnnx, detectOmniSr, omniSrGeometry, omniSrMacsPerOutputPixel, OMNISR_ARCHITECTURE, OMNISR_MEASURED_TILE_PAD, type OmniSrHyperparameters, type OmniSrOverrides } from './architectures/omnisr.js';
+export { swinirArchitecture, buildSwinirOnnx, detectSwinir, swinirGeometry, swinirMacsPerOutputPixel, swinirReceptiveRadius, SWINIR_ARCHITECTURE, type SwinirHyperparameters, type SwinirUpsampler, type SwinirResiConnection } from './architectures/swinir.js';
 export {
   buildRrdbOnnx,
   detectRrdb,

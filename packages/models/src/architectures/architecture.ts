@@ -14,6 +14,8 @@ export interface ArchitectureGeometry {
   receptiveRadius: number;
   /** Runtime memory per input pixel of a tile (see working-memory.ts). */
   workingBytesPerPixel: number;
+  /** Tiles and tile pads are multiples of this (a window-attention network's window); default 1. */
+  tileMultiple?: number;
 }
 
 /** Options for any architecture; each reads the ones that apply to it. */

@@ -9,6 +9,8 @@ import { RRDB_ARCHITECTURE, buildRrdbOnnx, detectRrdb, rrdbGeometry, type RrdbHy
 import { SRVGG_ARCHITECTURE, buildSrvggOnnx, detectSrvgg, srvggGeometry, type SrvggHyperparameters } from './srvgg.js';
 import { spanArchitecture } from './span.js';
 import { plksrArchitecture, realPlksrArchitecture } from './plksr.js';
+import { omnisrArchitecture } from './omnisr.js';
+import { swinirArchitecture } from './swinir.js';
 
 /** A 3x3 convolution's multiply-accumulates per pixel of its output. */
 const conv3 = (inCh: number, outCh: number) => 9 * inCh * outCh;
@@ -104,5 +106,7 @@ export const BUILTIN_ARCHITECTURES: readonly Architecture[] = [
   spanArchitecture,
   plksrArchitecture,
   realPlksrArchitecture,
+  omnisrArchitecture,
+  swinirArchitecture,
   ...faceArchitectures,
 ];

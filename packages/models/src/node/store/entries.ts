@@ -64,6 +64,7 @@ export function importedPlugin(record: ImportRecord): ModelPlugin | CheckpointPl
     alignment: record.alignment,
     receptiveRadius: record.receptiveRadius,
     ...(record.workingBytesPerPixel !== undefined ? { workingBytesPerPixel: record.workingBytesPerPixel } : {}),
+    ...(record.tileMultiple !== undefined ? { tileMultiple: record.tileMultiple } : {}),
   };
   if (record.format === 'onnx') return { ...base, toOnnx: async (bytes) => bytes };
   const checkpoint = { overrides: (record.overrides ?? {}) as ArchitectureOverrides };
