@@ -32,7 +32,7 @@ const LAYER_NORM_EPS = 1e-5;
 /** What the shift mask adds between tokens of different regions (upstream's value). */
 const MASK_VALUE = -100;
 /** RGB mean subtracted before the network and added back after (3-channel models). */
-const RGB_MEAN = [0.4488, 0.4371, 0.404] as const;
+export const RGB_MEAN = [0.4488, 0.4371, 0.404] as const;
 /** spandrel's img_size when no attn_mask buffer says it (only decides whether odd blocks shift). */
 const DEFAULT_IMG_SIZE = 64;
 
@@ -88,7 +88,7 @@ function shapeOf(stateDict: StateDict, name: string, expected: string): readonly
 }
 
 /** How many consecutive `<prefix>.<n>.` indices, from 0, the names have. */
-function countIndices(stateDict: StateDict, prefix: string): number {
+export function countIndices(stateDict: StateDict, prefix: string): number {
   const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.(\\d+)\\.`);
   let max = -1;
   for (const key of stateDict.keys()) {
@@ -436,13 +436,17 @@ export function swinirMacsPerOutputPixel(h: SwinirHyperparameters): number {
 
 const INT_MAX = 2n ** 62n;
 
-class SwinirGraph {
+/** Shared ONNX helpers (also used by hat.ts). */
+export class SwinirGraph {
   readonly g: OnnxGraphBuilder;
   private scalars = new Map<number, string>();
   private ints = new Map<string, string>();
 
-  constructor(private readonly stateDict: StateDict) {
-    this.g = new OnnxGraphBuilder(SWINIR_ARCHITECTURE);
+  constructor(
+    private readonly stateDict: StateDict,
+    name: string = SWINIR_ARCHITECTURE,
+  ) {
+    this.g = new OnnxGraphBuilder(name);
   }
 
   scalar(value: number): string {
@@ -550,7 +554,7 @@ class SwinirGraph {
 }
 
 /** Runtime sizes, all int64 [1]: the padded H, W and the window grid. */
-interface Sizes {
+export interface Sizes {
   H: string;
   W: string;
   Hp: string;
@@ -581,7 +585,7 @@ function maskPatterns(ws: number, shift: number): Float32Array {
  * whether it is in the last row and whether it is in the last column. The graph picks one of the
  * four patterns per window from the grid size (Range, Equal, Gather).
  */
-function shiftMask(graph: SwinirGraph, h: SwinirHyperparameters, sizes: Sizes): string {
+export function shiftMask(graph: SwinirGraph, h: Pick<SwinirHyperparameters, 'windowSize'>, sizes: Sizes): string {
   const g = graph.g;
   const n = h.windowSize ** 2;
   g.initializer('mask.patterns', [4, n, n], maskPatterns(h.windowSize, Math.floor(h.windowSize / 2)));
@@ -609,7 +613,7 @@ function shiftMask(graph: SwinirGraph, h: SwinirHyperparameters, sizes: Sizes): 
 }
 
 /** The relative position bias of one block, gathered at build time: [heads, N, N]. */
-function positionBias(stateDict: StateDict, prefix: string, ws: number, heads: number): Float32Array {
+export function positionBias(stateDict: StateDict, prefix: string, ws: number, heads: number): Float32Array {
   const table = floatTensor(stateDict, `${prefix}.relative_position_bias_table`).data;
   const index = relativePositionIndex(ws);
   const n = ws * ws;
@@ -618,7 +622,21 @@ function positionBias(stateDict: StateDict, prefix: string, ws: number, heads: n
   return out;
 }
 
-function swinBlock(graph: SwinirGraph, h: SwinirHyperparameters, x: string, p: string, heads: number, shifted: boolean, sizes: Sizes, mask: string | undefined): string {
+/**
+ * One Swin block on NHWC tokens. `extra` (HAT's CAB) gets norm1's output and returns a term added
+ * with the attention to the residual.
+ */
+export function swinBlock(
+  graph: SwinirGraph,
+  h: Pick<SwinirHyperparameters, 'embedDim' | 'windowSize'>,
+  x: string,
+  p: string,
+  heads: number,
+  shifted: boolean,
+  sizes: Sizes,
+  mask: string | undefined,
+  extra?: (normed: string) => string,
+): string {
   const { g } = graph;
   const E = h.embedDim;
   const ws = h.windowSize;
@@ -626,6 +644,7 @@ function swinBlock(graph: SwinirGraph, h: SwinirHyperparameters, x: string, p: s
   const hd = E / heads;
   const shift = Math.floor(ws / 2);
   let y = graph.layerNorm(`${p}.norm1`, x, `${p}.norm1`);
+  const extraTerm = extra?.(y);
   if (shifted) y = graph.roll(y, -shift, `${p}.roll`);
   // Window partition: [B, nh, ws, nw, ws, E] -> [B, nh, nw, ws, ws, E] -> [B nW, N, E].
   g.node('Concat', [graph.int64([-1]), sizes.nh, graph.int64([ws]), sizes.nw, graph.int64([ws, E])], [`${p}.grid_shape`], { axis: attr.int(0) });
@@ -666,7 +685,12 @@ function swinBlock(graph: SwinirGraph, h: SwinirHyperparameters, x: string, p: s
   g.node('Reshape', [`${p}.back_t`, `${p}.image_shape`], [`${p}.image`]);
   let attended = `${p}.image`;
   if (shifted) attended = graph.roll(attended, shift, `${p}.unroll`);
-  g.node('Add', [x, attended], [`${p}.x1`]);
+  if (extraTerm) {
+    g.node('Add', [x, attended], [`${p}.x1_attn`]);
+    g.node('Add', [`${p}.x1_attn`, extraTerm], [`${p}.x1`]);
+  } else {
+    g.node('Add', [x, attended], [`${p}.x1`]);
+  }
   graph.layerNorm(`${p}.norm2`, `${p}.x1`, `${p}.norm2`);
   graph.linear(`${p}.mlp.fc1`, `${p}.norm2`);
   graph.gelu(`${p}.mlp.fc1`, `${p}.mlp.act`);
@@ -676,7 +700,7 @@ function swinBlock(graph: SwinirGraph, h: SwinirHyperparameters, x: string, p: s
 }
 
 /** '1conv' or '3conv' on an NCHW image. */
-function resiConv(graph: SwinirGraph, h: SwinirHyperparameters, prefix: string, x: string): string {
+export function resiConv(graph: SwinirGraph, h: Pick<SwinirHyperparameters, 'resiConnection'>, prefix: string, x: string): string {
   if (h.resiConnection === '1conv') return graph.conv(prefix, x);
   let y = graph.conv(`${prefix}.0`, x);
   y = graph.leakyRelu(y, 0.2, `${prefix}.1`);
@@ -690,7 +714,7 @@ function pixelShuffle(graph: SwinirGraph, x: string, factor: number, out: string
   return out;
 }
 
-function upsample(graph: SwinirGraph, h: SwinirHyperparameters, f: string): string {
+export function upsample(graph: SwinirGraph, h: Pick<SwinirHyperparameters, 'upsampler' | 'scale'>, f: string): string {
   const { g } = graph;
   if (h.upsampler === 'pixelshuffledirect') return pixelShuffle(graph, graph.conv('upsample.0', f), h.scale, 'upsample.1');
   let x = graph.leakyRelu(graph.conv('conv_before_upsample.0', f), 0.01, 'conv_before_upsample.1');
@@ -714,14 +738,9 @@ function upsample(graph: SwinirGraph, h: SwinirHyperparameters, f: string): stri
   return graph.conv('conv_last', x);
 }
 
-/** The ONNX graph: input `input` [N, 3, H, W] (dynamic N, H, W), output `output` [N, 3, H s, W s]. */
-export function buildSwinirOnnx(stateDict: StateDict, h: SwinirHyperparameters): Uint8Array {
-  const geometry = swinirGeometry(h);
-  const graph = new SwinirGraph(stateDict);
+/** Reflect-pads `input` right/bottom to a multiple of ws (into `padded`); the runtime sizes H, W, Hp, Wp, nh, nw, nW. */
+export function padToWindow(graph: SwinirGraph, ws: number): Sizes {
   const { g } = graph;
-  const ws = h.windowSize;
-  g.input('input', 'float32', ['N', 3, 'H', 'W']);
-
   // The padded size, from the input's shape: Hp = H + (ws - H % ws) % ws.
   g.node('Shape', ['input'], ['input.shape']);
   const sizes = {} as Sizes;
@@ -743,6 +762,18 @@ export function buildSwinirOnnx(stateDict: StateDict, h: SwinirHyperparameters):
   sizes.nW = 'nW';
   g.node('Concat', [graph.int64([0, 0, 0, 0, 0, 0]), 'H.pad', 'W.pad'], ['pads'], { axis: attr.int(0) });
   g.node('Pad', ['input', 'pads'], ['padded'], { mode: attr.string('reflect') });
+  return sizes;
+}
+
+/** The ONNX graph: input `input` [N, 3, H, W] (dynamic N, H, W), output `output` [N, 3, H s, W s]. */
+export function buildSwinirOnnx(stateDict: StateDict, h: SwinirHyperparameters): Uint8Array {
+  const geometry = swinirGeometry(h);
+  const graph = new SwinirGraph(stateDict);
+  const { g } = graph;
+  const ws = h.windowSize;
+  g.input('input', 'float32', ['N', 3, 'H', 'W']);
+
+  const sizes = padToWindow(graph, ws);
 
   g.initializer('mean', [1, 3, 1, 1], new Float32Array(RGB_MEAN));
   g.node('Sub', ['padded', 'mean'], ['centred']);

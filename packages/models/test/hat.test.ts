@@ -1,0 +1,250 @@
+// HAT end to end: small random-weight checkpoints (x2 '1conv' torch zip under params_ema, x4 '3conv'
+// safetensors) detected, inspected, converted to ONNX, run through upscale() on the Node and web
+// backends, whole and tiled (tile 16, the measured tile pad), and compared with the outputs PyTorch
+// computed through RealESRGANer (tools/reference/make_hat_fixtures.py writes the fixtures and
+// manifest.json). The input (45x38) is not a multiple of the window size. Tolerance: 1/255.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BadCheckpointError, InvalidOptionError, loadModel, upscale, type Image, type LoadedModel } from '@superres/core';
+import { architectures, detectArchitecture, inspectModel, pluginFromCheckpoint, readCheckpoint, type StateDict } from '@superres/models';
+import { loadModelFile } from '@superres/models/node';
+import { createWebBackend } from '@superres/models/web';
+import { maxAbsDiff, readRgb } from './support/images.js';
+import { repoRoot } from '../../../test-support/fixtures.js';
+
+const dir = join(repoRoot, 'packages/models/test/fixtures/hat');
+
+interface Run {
+  tile: number;
+  tile_pad: number;
+  pre_pad: number;
+  expected: string;
+  width: number;
+  height: number;
+  pixels_sha256: string;
+}
+
+interface Hyper {
+  in_chans: number;
+  embed_dim: number;
+  depths: number[];
+  num_heads: number[];
+  window_size: number;
+  compress_ratio: number;
+  squeeze_factor: number;
+  conv_scale: number;
+  overlap_ratio: number;
+  mlp_ratio: number;
+  upscale: number;
+  img_range: number;
+  upsampler: string;
+  resi_connection: string;
+  num_feat: number;
+  img_size: number;
+  patch_norm: boolean;
+}
+
+interface Entry {
+  file: string;
+  network: string;
+  architecture: 'HAT';
+  format: string;
+  nested_key: string | null;
+  hyperparameters: Hyper;
+  measured_tile_pad: number;
+  receptive_radius: number;
+  load_options: Record<string, unknown>;
+  runs: Run[];
+}
+
+interface Manifest {
+  input: { file: string; width: number; height: number; pixels_sha256: string };
+  checkpoints: Entry[];
+}
+
+const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+const sha256 = (data: Uint8Array | Uint16Array): string =>
+  createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+const fileBytes = (entry: Entry) => new Uint8Array(readFileSync(join(dir, entry.file)));
+
+let inputPromise: Promise<Image> | undefined;
+const input = (): Promise<Image> => (inputPromise ??= readRgb(join(dir, manifest.input.file)));
+
+/** What superres should report, from the manifest's upstream names (img_size: spandrel's 64, HAT stores no mask). */
+function expectedHyperparameters(h: Hyper): Record<string, unknown> {
+  return {
+    inChans: h.in_chans,
+    embedDim: h.embed_dim,
+    depths: h.depths,
+    numHeads: h.num_heads,
+    windowSize: h.window_size,
+    overlapRatio: h.overlap_ratio,
+    compressRatio: h.compress_ratio,
+    squeezeFactor: h.squeeze_factor,
+    convScale: h.conv_scale,
+    mlpRatio: h.mlp_ratio,
+    scale: h.upscale,
+    imgRange: h.img_range,
+    upsampler: h.upsampler,
+    resiConnection: h.resi_connection,
+    numFeat: h.num_feat,
+    imgSize: 64,
+    patchNorm: h.patch_norm,
+  };
+}
+
+/**
+ * MACs per output pixel counted from the tensors: conv and linear weights once per pixel of the
+ * area they run at (the channel attention's 1x1 convs, once per image, left out), the window
+ * attention's 2 ws^2 E and the OCAB's 2 ows^2 E per token.
+ */
+function countedMacsPerOutputPixel(stateDict: StateDict, h: Hyper): number {
+  const s2 = h.upscale ** 2;
+  const n = h.window_size ** 2;
+  const ows = h.window_size + Math.floor(h.overlap_ratio * h.window_size);
+  let macs = 0;
+  for (const [name, t] of stateDict) {
+    if (!name.endsWith('.weight') || t.shape.length < 2 || name.includes('.attention.')) continue;
+    const elements = t.shape.reduce((a, b) => a * b, 1);
+    let area = 1;
+    const up = /^upsample\.(\d+)\./.exec(name);
+    if (up) area = 4 ** (Number(up[1]) / 2);
+    if (name.startsWith('conv_last.')) area = s2;
+    macs += elements * area;
+    if (name.endsWith('.attn.qkv.weight')) macs += 2 * n * h.embed_dim;
+    if (name.endsWith('.overlap_attn.qkv.weight')) macs += 2 * ows * ows * h.embed_dim;
+  }
+  return macs / s2;
+}
+
+function reshaped(stateDict: StateDict, name: string, shape: number[]): StateDict {
+  const out: StateDict = new Map(stateDict);
+  if (!stateDict.has(name)) throw new Error(`no tensor ${name}`);
+  out.set(name, { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+  return out;
+}
+
+type BackendName = 'node' | 'web';
+const webBackend = createWebBackend({ numThreads: 1 });
+const models = new Map<string, Promise<LoadedModel>>();
+function model(entry: Entry, backend: BackendName): Promise<LoadedModel> {
+  const key = `${backend}:${entry.file}`;
+  let loaded = models.get(key);
+  if (!loaded) {
+    loaded =
+      backend === 'node'
+        ? loadModelFile(join(dir, entry.file), { threads: 2, ...entry.load_options })
+        : (async () => {
+            const bytes = fileBytes(entry);
+            return loadModel(pluginFromCheckpoint(entry.network, bytes, entry.load_options), bytes, webBackend);
+          })();
+    loaded.catch(() => undefined);
+    models.set(key, loaded);
+  }
+  return loaded;
+}
+afterAll(async () => {
+  for (const loaded of models.values()) await loaded.then((m) => m.release(), () => undefined);
+});
+
+describe('HAT fixtures', () => {
+  it('the manifest lists every checkpoint in the folder', () => {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.pth') || f.endsWith('.safetensors'));
+    expect(manifest.checkpoints.map((c) => c.file).sort()).toEqual(files.sort());
+  });
+
+  it('input.png decodes to the pixels PyTorch saw', async () => {
+    const image = await input();
+    expect([image.width, image.height]).toEqual([manifest.input.width, manifest.input.height]);
+    expect(sha256(image.data)).toBe(manifest.input.pixels_sha256);
+  });
+
+  it('is a built-in architecture', () => {
+    expect(architectures.list().map((a) => a.name)).toContain('HAT');
+  });
+});
+
+for (const entry of manifest.checkpoints) {
+  const h = entry.hyperparameters;
+  const scale = h.upscale;
+  describe(`${entry.file} (HAT x${scale}, ${h.resi_connection}, ${entry.format})`, () => {
+    it('is detected with its hyperparameters, tileMultiple the window, radius >= the measured pad', () => {
+      const checkpoint = readCheckpoint(fileBytes(entry));
+      expect(checkpoint.format).toBe(entry.format);
+      expect(checkpoint.nestedKey ?? null).toBe(entry.nested_key);
+      const detected = detectArchitecture(checkpoint.stateDict);
+      expect(detected.architecture).toBe('HAT');
+      expect(detected.kind).toBe('upscaler');
+      expect(detected.hyperparameters).toEqual(expectedHyperparameters(h));
+      expect(detected.geometry.scale).toBe(scale);
+      expect(detected.geometry.alignment).toBe(scale === 2 ? 2 : 1);
+      expect(detected.geometry.tileMultiple).toBe(h.window_size);
+      expect(detected.geometry.receptiveRadius).toBe(entry.receptive_radius);
+      expect(detected.geometry.receptiveRadius).toBeGreaterThanOrEqual(entry.measured_tile_pad);
+    });
+
+    it('inspectModel reports the architecture, scale and cost', () => {
+      const bytes = fileBytes(entry);
+      const inspection = inspectModel(bytes);
+      expect(inspection.error).toBeUndefined();
+      expect(inspection.architecture).toBe('HAT');
+      expect(inspection.scale).toBe(scale);
+      expect(inspection.receptiveRadius).toBe(entry.receptive_radius);
+      expect(inspection.macsPerOutputPixel).toBeCloseTo(countedMacsPerOutputPixel(readCheckpoint(bytes).stateDict, h), 6);
+    });
+
+    for (const run of entry.runs) {
+      const how = run.tile ? `tile ${run.tile}, tile pad ${run.tile_pad}` : 'whole image';
+      it.each<BackendName>(['node', 'web'])(`${how} on %s: within 1/255 of PyTorch (${run.expected})`, async (backend) => {
+        const loaded = await model(entry, backend);
+        expect(loaded.tileMultiple).toBe(h.window_size);
+        const image = await input();
+        const output = await upscale(image, loaded, { tile: run.tile, tilePad: run.tile_pad, prePad: run.pre_pad });
+        const reference = await readRgb(join(dir, run.expected));
+        expect(sha256(reference.data)).toBe(run.pixels_sha256);
+        expect([output.width, output.height, output.channels]).toEqual([run.width, run.height, 3]);
+        const diff = maxAbsDiff(output, reference);
+        console.log(`${entry.file} ${how} on ${backend}: max difference ${diff.max}/255, ${diff.differing} values differ`);
+        expect(diff.max).toBeLessThanOrEqual(1);
+      });
+    }
+  });
+}
+
+describe('HAT detection errors', () => {
+  const byFile = (file: string) => manifest.checkpoints.find((c) => c.file === file)!;
+  const stateDictOf = (file: string) => readCheckpoint(fileBytes(byFile(file))).stateDict;
+
+  const wrongShapes: [string, string, number[]][] = [
+    ['hat_x2.pth', 'conv_first.weight', [12, 4, 3, 3]],
+    ['hat_x2.pth', 'relative_position_index_SA', [15, 15]],
+    ['hat_x2.pth', 'relative_position_index_OCA', [16, 35]],
+    ['hat_x2.pth', 'layers.1.residual_group.blocks.0.attn.relative_position_bias_table', [49, 5]],
+    ['hat_x2.pth', 'layers.0.residual_group.blocks.1.conv_block.cab.2.weight', [12, 5, 3, 3]],
+    ['hat_x2.pth', 'layers.1.residual_group.blocks.1.conv_block.cab.3.attention.3.weight', [12, 2, 1, 1]],
+    ['hat_x2.pth', 'layers.0.residual_group.overlap_attn.relative_position_bias_table', [64, 2]],
+    ['hat_x2.pth', 'layers.1.residual_group.overlap_attn.qkv.weight', [36, 11]],
+    ['hat_x4.safetensors', 'upsample.2.weight', [64, 16, 1, 1]],
+    ['hat_x4.safetensors', 'layers.1.conv.2.weight', [3, 3, 1, 1]],
+  ];
+  it.each(wrongShapes)('%s with %s reshaped to %j: BadCheckpointError naming it', (file, name, shape) => {
+    const broken = reshaped(stateDictOf(file), name, shape);
+    let error: unknown;
+    try {
+      detectArchitecture(broken);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(BadCheckpointError);
+    expect((error as Error).message).toContain(name);
+  });
+
+  it('options of other architectures are mistakes worth saying', () => {
+    const sd = stateDictOf('hat_x2.pth');
+    expect(() => detectArchitecture(sd, { activation: 'relu' })).toThrow(InvalidOptionError);
+    expect(() => detectArchitecture(sd, { upscale: 4 })).toThrow(InvalidOptionError);
+    expect(detectArchitecture(sd, { upscale: 2 }).geometry.scale).toBe(2);
+  });
+});
