@@ -31,6 +31,7 @@ export { plksrArchitecture, realPlksrArchitecture, buildPlksrOnnx, detectPlksr, 
 export { spanArchitecture, buildSpanOnnx, detectSpan, spanHyperparameters, spanGeometry, SPAN_ARCHITECTURE, type SpanHyperparameters, type SpanOverrides } from './architectures/span.js';
 export { omnisrArchitecture, buildOmniSrOnnx, detectOmniSr, omniSrGeometry, omniSrMacsPerOutputPixel, OMNISR_ARCHITECTURE, OMNISR_MEASURED_TILE_PAD, type OmniSrHyperparameters, type OmniSrOverrides } from './architectures/omnisr.js';
 export { swinirArchitecture, buildSwinirOnnx, detectSwinir, swinirGeometry, swinirMacsPerOutputPixel, swinirReceptiveRadius, SWINIR_ARCHITECTURE, type SwinirHyperparameters, type SwinirUpsampler, type SwinirResiConnection } from './architectures/swinir.js';
+export { hatArchitecture, buildHatOnnx, detectHat, hatGeometry, hatMacsPerOutputPixel, hatReceptiveRadius, ocaIndex, HAT_ARCHITECTURE, HAT_CONV_SCALE, type HatHyperparameters } from './architectures/hat.js';
 export {
   buildRrdbOnnx,
   detectRrdb,

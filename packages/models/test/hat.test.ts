@@ -227,7 +227,7 @@ describe('HAT detection errors', () => {
     ['hat_x2.pth', 'layers.0.residual_group.overlap_attn.relative_position_bias_table', [64, 2]],
     ['hat_x2.pth', 'layers.1.residual_group.overlap_attn.qkv.weight', [36, 11]],
     ['hat_x4.safetensors', 'upsample.2.weight', [64, 16, 1, 1]],
-    ['hat_x4.safetensors', 'layers.1.conv.2.weight', [3, 3, 1, 1]],
+    ['hat_x4.safetensors', 'layers.1.conv.2.weight', [3, 3, 3, 3]],
   ];
   it.each(wrongShapes)('%s with %s reshaped to %j: BadCheckpointError naming it', (file, name, shape) => {
     const broken = reshaped(stateDictOf(file), name, shape);

@@ -11,6 +11,7 @@ import { spanArchitecture } from './span.js';
 import { plksrArchitecture, realPlksrArchitecture } from './plksr.js';
 import { omnisrArchitecture } from './omnisr.js';
 import { swinirArchitecture } from './swinir.js';
+import { hatArchitecture } from './hat.js';
 
 /** A 3x3 convolution's multiply-accumulates per pixel of its output. */
 const conv3 = (inCh: number, outCh: number) => 9 * inCh * outCh;
@@ -108,5 +109,6 @@ export const BUILTIN_ARCHITECTURES: readonly Architecture[] = [
   realPlksrArchitecture,
   omnisrArchitecture,
   swinirArchitecture,
+  hatArchitecture,
   ...faceArchitectures,
 ];
