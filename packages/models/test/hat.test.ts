@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BadCheckpointError, InvalidOptionError, loadModel, upscale, type Image, type LoadedModel } from '@superres/core';
-import { architectures, detectArchitecture, inspectModel, pluginFromCheckpoint, readCheckpoint, type StateDict } from '@superres/models';
+import { architectures, detectArchitecture, detectHat, detectSwinir, inspectModel, ocaIndex, pluginFromCheckpoint, readCheckpoint, type StateDict } from '@superres/models';
 import { loadModelFile } from '@superres/models/node';
 import { createWebBackend } from '@superres/models/web';
 import { maxAbsDiff, readRgb } from './support/images.js';
@@ -195,6 +195,30 @@ for (const entry of manifest.checkpoints) {
       expect(inspection.macsPerOutputPixel).toBeCloseTo(countedMacsPerOutputPixel(readCheckpoint(bytes).stateDict, h), 6);
     });
 
+    it('automatic and off-grid tiles keep the window grid: within 1/255 of the whole image', async () => {
+      const loaded = await model(entry, 'node');
+      const small = await input();
+      const width = 150;
+      const height = 133;
+      const data = new Uint8Array(width * height * 3);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = small.data[((y % small.height) * small.width + (x % small.width)) * 3 + c]! ^ ((x * 7 + y * 3) & 15);
+        }
+      }
+      const image = { width, height, channels: 3 as const, bitDepth: 8 as const, data };
+      const whole = await upscale(image, loaded, { tile: 0 });
+      let tiles = 0;
+      const automatic = await upscale(image, loaded, { maxMemory: 1, onProgress: (p) => p.stage === 'inference' && (tiles = p.tilesTotal) });
+      expect(tiles).toBeGreaterThan(1);
+      const offGrid = await upscale(image, loaded, { tile: 70, tilePad: 17 });
+      for (const [name, output] of [['automatic', automatic], ['tile 70 pad 17', offGrid]] as const) {
+        const diff = maxAbsDiff(output, whole);
+        console.log(`${entry.file} ${name} (${tiles} automatic tiles): max difference ${diff.max}/255 from the whole image`);
+        expect(diff.max, name).toBeLessThanOrEqual(1);
+      }
+    });
+
     for (const run of entry.runs) {
       const how = run.tile ? `tile ${run.tile}, tile pad ${run.tile_pad}` : 'whole image';
       it.each<BackendName>(['node', 'web'])(`${how} on %s: within 1/255 of PyTorch (${run.expected})`, async (backend) => {
@@ -239,6 +263,22 @@ describe('HAT detection errors', () => {
     }
     expect(error).toBeInstanceOf(BadCheckpointError);
     expect((error as Error).message).toContain(name);
+  });
+
+  it('HAT and SwinIR checkpoints are not taken for each other', () => {
+    const swinir = readCheckpoint(new Uint8Array(readFileSync(join(repoRoot, 'packages/models/test/fixtures/swinir/swinir_classical_x2.pth')))).stateDict;
+    expect(detectHat(swinir)).toBeUndefined();
+    expect(detectArchitecture(swinir).architecture).toBe('SwinIR');
+    expect(detectSwinir(stateDictOf('hat_x2.pth'))).toBeUndefined();
+  });
+
+  it('the OCA index is upstream\'s raw values (partly negative), wrapped when read', () => {
+    const index = ocaIndex(4, 6);
+    expect(Math.min(...index)).toBe(-40);
+    expect(Math.max(...index)).toBe(40);
+    const sd = stateDictOf('hat_x2.pth');
+    const stored = sd.get('relative_position_index_OCA')!;
+    expect(Array.from(stored.data as ArrayLike<number | bigint>, Number)).toEqual(Array.from(index));
   });
 
   it('options of other architectures are mistakes worth saying', () => {
