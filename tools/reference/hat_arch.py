@@ -13,7 +13,8 @@ forward_features: tokens, LayerNorm `patch_embed.norm` (patch_norm), RHAGs `laye
   `relative_position_index_OCA` ([ws^2, ows^2]) live at the top level; the shift mask is computed
   for the size being run (no attn_mask buffer).
 RHAG `layers.i`: tokens + patch_embed(conv(patch_unembed(residual_group(tokens)))), conv '1conv'
-  or '3conv' as SwinIR; residual_group = HABs `residual_group.blocks.j` then one OCAB
+  (3x3) or 'identity' (upstream HAT's two options; spandrel reads 'identity' when conv_after_body
+  has no weight; '3conv' is SwinIR's only, kept here but not released for HAT); residual_group = HABs `residual_group.blocks.j` then one OCAB
   `residual_group.overlap_attn`.
 HAB: shortcut = x; y = norm1(x) (as an image); conv_x = CAB(y) (`conv_block.cab`: 3x3 dim ->
   dim / compress_ratio, GELU, 3x3 back to dim, channel attention `cab.3.attention` = global average
@@ -180,7 +181,7 @@ class RHAG(nn.Module):
         super().__init__()
         self.residual_group = AttenBlocks(dim, depth, heads, ws, mlp_ratio, img_size, compress, squeeze, conv_scale,
                                           overlap_ratio)
-        self.conv = resi_conv(dim, resi_connection)
+        self.conv = nn.Identity() if resi_connection == 'identity' else resi_conv(dim, resi_connection)
 
     def forward(self, x, size, rpi_sa, rpi_oca):
         return self.conv(to_image(self.residual_group(x, size, rpi_sa, rpi_oca), size)).flatten(2).transpose(1, 2) + x
@@ -215,7 +216,7 @@ class HAT(nn.Module):
             RHAG(embed_dim, d, h, window_size, mlp_ratio, img_size, compress_ratio, squeeze_factor, conv_scale,
                  overlap_ratio, resi_connection) for d, h in zip(depths, num_heads)])
         self.norm = nn.LayerNorm(embed_dim)
-        self.conv_after_body = resi_conv(embed_dim, resi_connection)
+        self.conv_after_body = nn.Identity() if resi_connection == 'identity' else resi_conv(embed_dim, resi_connection)
         self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU())
         steps = []
         if upscale & (upscale - 1) == 0:

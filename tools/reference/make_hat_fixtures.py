@@ -14,7 +14,7 @@ Writes packages/models/test/fixtures/hat/: input.png (the SwinIR fixtures' 45x38
 
 Networks (hat_arch.py, embed_dim 12, depths [2, 2], heads [2, 2], window 4, overlap_ratio 0.5,
 compress_ratio 3, squeeze_factor 4, conv_scale 0.01 (upstream's fixed value: it is not in the state
-dict), mlp_ratio 2, img_size 16, num_feat 16, 'pixelshuffle'): x2 '1conv' and x4 '3conv'.
+dict), mlp_ratio 2, img_size 16, num_feat 16, 'pixelshuffle'): x2 '1conv' and x4 'identity' (upstream HAT's two resi_connection options).
 The CAB convolutions get larger random weights so that the CAB (scaled by 0.01) moves the output.
 
 HAT is not tile-exact: besides SwinIR's window effects, the CAB's channel attention pools over the
@@ -51,7 +51,7 @@ COMMON = dict(img_size=16, depths=[2, 2], num_heads=[2, 2], window_size=4, compr
               conv_scale=0.01, overlap_ratio=0.5, mlp_ratio=2.0, img_range=1.0, num_feat=16, embed_dim=12)
 NETWORKS = [
     dict(id='hat_x2', scale=2, resi_connection='1conv', seed=1501),
-    dict(id='hat_x4', scale=4, resi_connection='3conv', seed=1502),
+    dict(id='hat_x4', scale=4, resi_connection='identity', seed=1502),
 ]
 CHECKPOINTS = [
     ('hat_x2.pth', 'hat_x2', 'pytorch-zip', 'params_ema'),

@@ -1,4 +1,4 @@
-// HAT end to end: small random-weight checkpoints (x2 '1conv' torch zip under params_ema, x4 '3conv'
+// HAT end to end: small random-weight checkpoints (x2 '1conv' torch zip under params_ema, x4 'identity'
 // safetensors) detected, inspected, converted to ONNX, run through upscale() on the Node and web
 // backends, whole and tiled (tile 16, the measured tile pad), and compared with the outputs PyTorch
 // computed through RealESRGANer (tools/reference/make_hat_fixtures.py writes the fixtures and
@@ -251,7 +251,7 @@ describe('HAT detection errors', () => {
     ['hat_x2.pth', 'layers.0.residual_group.overlap_attn.relative_position_bias_table', [64, 2]],
     ['hat_x2.pth', 'layers.1.residual_group.overlap_attn.qkv.weight', [36, 11]],
     ['hat_x4.safetensors', 'upsample.2.weight', [64, 16, 1, 1]],
-    ['hat_x4.safetensors', 'layers.1.conv.2.weight', [3, 3, 3, 3]],
+    ['hat_x4.safetensors', 'layers.1.residual_group.overlap_attn.mlp.fc2.weight', [12, 25]],
   ];
   it.each(wrongShapes)('%s with %s reshaped to %j: BadCheckpointError naming it', (file, name, shape) => {
     const broken = reshaped(stateDictOf(file), name, shape);

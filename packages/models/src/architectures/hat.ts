@@ -5,7 +5,7 @@
  * geometry, cost, and the ONNX graph. tools/reference/hat_arch.py is the PyTorch reference.
  *
  * HAT is SwinIR's classical network (swinir.ts: padding, mean, conv_first, patch norm, residual
- * groups with a '1conv' / '3conv' conv, norm, conv_after_body, the 'pixelshuffle' upsampler) with
+ * groups with a '1conv' or (HAT only) 'identity' conv, no '3conv', norm, conv_after_body, the 'pixelshuffle' upsampler) with
  * RHAG groups `layers.i`: HABs `residual_group.blocks.j` (a Swin block whose residual also gets
  * conv_scale (0.01, not in the state dict) x a channel attention block `conv_block.cab` on norm1's
  * output: 3x3, GELU, 3x3, x * sigmoid(1x1(ReLU(1x1(global mean))))), then one overlapping
@@ -30,7 +30,6 @@ import {
   swinBlock,
   upsample,
   type Sizes,
-  type SwinirResiConnection,
 } from './swinir.js';
 import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
 import { workingBytesPerPixel } from './working-memory.js';
@@ -38,6 +37,8 @@ import { workingBytesPerPixel } from './working-memory.js';
 export const HAT_ARCHITECTURE = 'HAT';
 /** Upstream's CAB scale: a constructor argument every release leaves at 0.01 (not in the state dict). */
 export const HAT_CONV_SCALE = 0.01;
+/** Upstream HAT's residual connections: a 3x3 conv, or none ('identity', spandrel's reading when conv_after_body has no weight). */
+export type HatResiConnection = '1conv' | 'identity';
 /** spandrel's img_size (HAT keeps no attn_mask buffer): only decides whether odd blocks shift. */
 const DEFAULT_IMG_SIZE = 64;
 
@@ -58,7 +59,7 @@ export interface HatHyperparameters {
   readonly scale: number;
   readonly imgRange: number;
   readonly upsampler: 'pixelshuffle';
-  readonly resiConnection: SwinirResiConnection;
+  readonly resiConnection: HatResiConnection;
   readonly numFeat: number;
   readonly imgSize: number;
   readonly patchNorm: boolean;
@@ -114,11 +115,7 @@ function expectedShapes(h: HatHyperparameters): Map<string, readonly number[]> {
     shapes.set(`${prefix}.bias`, [E]);
   };
   const resi = (prefix: string) => {
-    if (h.resiConnection === '1conv') return conv(prefix, E, E, 3);
-    const q = Math.floor(E / 4);
-    conv(`${prefix}.0`, q, E, 3);
-    conv(`${prefix}.2`, q, q, 1);
-    conv(`${prefix}.4`, E, q, 3);
+    if (h.resiConnection === '1conv') conv(prefix, E, E, 3);
   };
   const hidden = Math.floor(E * h.mlpRatio);
   const cab = E / h.compressRatio;
@@ -256,7 +253,7 @@ export function detectHat(stateDict: StateDict, overrides: ArchitectureOverrides
     scale,
     imgRange: 1,
     upsampler: 'pixelshuffle',
-    resiConnection: stateDict.has('conv_after_body.weight') ? '1conv' : '3conv',
+    resiConnection: stateDict.has('conv_after_body.weight') ? '1conv' : 'identity',
     numFeat,
     imgSize: DEFAULT_IMG_SIZE,
     patchNorm: stateDict.has('patch_embed.norm.weight'),
@@ -320,15 +317,12 @@ export function hatMacsPerOutputPixel(h: HatHyperparameters): number {
   const m = overlapSize(h) ** 2;
   const hidden = Math.floor(E * h.mlpRatio);
   const c = E / h.compressRatio;
-  const sq = E / h.squeezeFactor;
-  const q = Math.floor(E / 4);
-  const resi = h.resiConnection === '1conv' ? 9 * E * E : 9 * E * q + q * q + 9 * q * E;
+  const resi = h.resiConnection === '1conv' ? 9 * E * E : 0;
   const blocks = h.depths.reduce((a, b) => a + b, 0);
   const hab = 3 * E * E + 2 * n * E + E * E + 2 * E * hidden + 9 * E * c * 2;
   const ocab = 3 * E * E + 2 * m * E + E * E + 2 * E * hidden;
   let macs = 9 * 3 * E + blocks * hab + h.depths.length * ocab + (h.depths.length + 1) * resi;
   // The channel attention's 1x1 convolutions run once per image: left out, as norms are.
-  void sq;
   const nf = h.numFeat;
   const s2 = h.scale ** 2;
   macs += 9 * E * nf;
@@ -469,14 +463,14 @@ export function buildHatOnnx(stateDict: StateDict, h: HatHyperparameters): Uint8
     }
     t = ocab(graph, stateDict, h, t, `layers.${i}.residual_group.overlap_attn`, heads, sizes);
     g.node('Transpose', [t], [`layers.${i}.image`], { perm: attr.ints([0, 3, 1, 2]) });
-    const conv = resiConv(graph, h, `layers.${i}.conv`, `layers.${i}.image`);
+    const conv = h.resiConnection === '1conv' ? resiConv(graph, { resiConnection: '1conv' }, `layers.${i}.conv`, `layers.${i}.image`) : `layers.${i}.image`;
     g.node('Transpose', [conv], [`layers.${i}.tokens`], { perm: attr.ints([0, 2, 3, 1]) });
     g.node('Add', [`layers.${i}.tokens`, layerIn], [`layers.${i}`]);
     t = `layers.${i}`;
   });
   graph.layerNorm('norm', t, 'norm');
   g.node('Transpose', ['norm'], ['features'], { perm: attr.ints([0, 3, 1, 2]) });
-  const body = resiConv(graph, h, 'conv_after_body', 'features');
+  const body = h.resiConnection === '1conv' ? resiConv(graph, { resiConnection: '1conv' }, 'conv_after_body', 'features') : 'features';
   g.node('Add', [body, first], ['body']);
   let out = upsample(graph, h, 'body');
   if (h.imgRange !== 1) {
