@@ -204,7 +204,7 @@ class HAT(nn.Module):
                  num_feat=64, patch_norm=True):
         super().__init__()
         if upsampler != 'pixelshuffle':
-            raise ValueError(f'upsampler {upsampler!r} is not implemented')
+            raise ValueError(f'upsampler {upsampler!r} is not supported here (superres refuses such checkpoints)')
         self.window_size, self.upscale, self.img_range, self.upsampler = window_size, upscale, img_range, upsampler
         self.mean = torch.tensor(RGB_MEAN).view(1, 3, 1, 1) if in_chans == 3 else torch.zeros(1, 1, 1, 1)
         ows = int(window_size * overlap_ratio) + window_size

@@ -21,7 +21,7 @@ PLKBlock (attribute names are the state-dict keys; `channe_mixer` is upstream's 
          out = refine(y) + x   conv1x1
 RealPLKSR: feats = Sequential(conv3x3(3 -> dim), RealPLKBlock x n_blocks, Dropout2d (identity at
          eval: index n_blocks + 1 holds no tensor), conv3x3(dim -> 3 s^2)), the same global skip
-         and pixel shuffle (or DySample, not implemented here: superres refuses those files).
+         and pixel shuffle (or DySample, which this reference leaves out: superres refuses those files).
 RealPLKBlock: y = layer_norm(x) (only with layer_norm: per pixel over channels, eps 1e-6, biased
          variance, weight/bias per channel), `channel_mixer` = conv3x3(dim -> 2 dim), Mish,
          conv3x3(2 dim -> dim), lk (PLK), attn (when use_ea), refine (conv1x1),
@@ -70,7 +70,7 @@ class PartialLargeKernel(nn.Module):
             self.nm_conv = conv(pdim, pdim, (n, m))
             self.nn_conv = conv(pdim, pdim, (n, n))
         else:
-            raise ValueError(f'lk_type {lk_type} is not implemented')
+            raise ValueError(f'lk_type {lk_type} is not supported here (superres refuses such checkpoints)')
 
     def forward(self, x):
         head, tail = x[:, :self.pdim], x[:, self.pdim:]

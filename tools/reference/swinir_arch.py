@@ -212,7 +212,7 @@ class SwinIR(nn.Module):
             self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
             self.conv_last = nn.Conv2d(num_feat, in_chans, 3, 1, 1)
         else:
-            raise ValueError(f'upsampler {upsampler!r} is not implemented')
+            raise ValueError(f'upsampler {upsampler!r} is not supported here (superres refuses such checkpoints)')
 
     def forward_features(self, x):
         size = (x.shape[2], x.shape[3])

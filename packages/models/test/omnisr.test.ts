@@ -6,16 +6,14 @@
 // manifest.json). The input is a multiple of neither window size: the graph pads at run time.
 // OmniSR is not tile-exact: the tile pad is measured (manifest tile_pad_measurement), and the tiled
 // expected outputs are PyTorch tiled at that pad. Tolerance: 1/255 on every value.
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BadCheckpointError, InvalidOptionError, loadModel, upscale, type Image, type LoadedModel } from '@superres/core';
-import { architectures, detectArchitecture, inspectModel, pluginFromCheckpoint, readCheckpoint, type StateDict } from '@superres/models';
-import { loadModelFile } from '@superres/models/node';
-import { createWebBackend } from '@superres/models/web';
+import { BadCheckpointError, InvalidOptionError, upscale } from '@superres/core';
+import { architectures, detectArchitecture, inspectModel, readCheckpoint, type StateDict } from '@superres/models';
 import { maxAbsDiff, readRgb } from './support/images.js';
 import { repoRoot } from '../../../test-support/fixtures.js';
+import { fixtureInput, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
 
 const dir = join(repoRoot, 'packages/models/test/fixtures/omnisr');
 
@@ -60,12 +58,10 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-const sha256 = (data: Uint8Array | Uint16Array): string =>
-  createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+const sha256 = pixelsSha256;
 const fileBytes = (entry: Entry) => new Uint8Array(readFileSync(join(dir, entry.file)));
 
-let inputPromise: Promise<Image> | undefined;
-const input = (): Promise<Image> => (inputPromise ??= readRgb(join(dir, manifest.input.file)));
+const input = fixtureInput(dir, manifest.input.file);
 
 /** What superres should report, from the manifest's upstream names. */
 function expectedHyperparameters(h: Hyper): Record<string, unknown> {
@@ -102,36 +98,9 @@ function expectedMacs(stateDict: StateDict, h: Hyper): number {
   return macs / h.up_scale ** 2;
 }
 
-/** The state dict with one tensor's shape (and data) replaced. */
-function reshaped(stateDict: StateDict, name: string, shape: number[]): StateDict {
-  const out: StateDict = new Map(stateDict);
-  if (!stateDict.has(name)) throw new Error(`no tensor ${name}`);
-  out.set(name, { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
-  return out;
-}
-
-type BackendName = 'node' | 'web';
-const webBackend = createWebBackend({ numThreads: 1 });
-const models = new Map<string, Promise<LoadedModel>>();
-function model(entry: Entry, backend: BackendName): Promise<LoadedModel> {
-  const key = `${backend}:${entry.file}`;
-  let loaded = models.get(key);
-  if (!loaded) {
-    loaded =
-      backend === 'node'
-        ? loadModelFile(join(dir, entry.file), { threads: 2, ...entry.load_options })
-        : (async () => {
-            const bytes = fileBytes(entry);
-            return loadModel(pluginFromCheckpoint(entry.network, bytes, entry.load_options), bytes, webBackend);
-          })();
-    loaded.catch(() => undefined);
-    models.set(key, loaded);
-  }
-  return loaded;
-}
-afterAll(async () => {
-  for (const loaded of models.values()) await loaded.then((m) => m.release(), () => undefined);
-});
+const fixtures = fixtureModels(dir);
+const model = fixtures.model;
+afterAll(fixtures.releaseAll);
 
 describe('OmniSR fixtures', () => {
   it('the manifest lists every checkpoint in the folder', () => {

@@ -4,7 +4,6 @@
 // through upscale() on the Node and web backends, whole and tiled, and compared with the outputs
 // PyTorch computed through RealESRGANer (tools/reference/make_plksr_fixtures.py writes the
 // fixtures and manifest.json). Tolerance: 1/255 on every value.
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,9 +13,7 @@ import {
   UnsupportedArchitectureError,
   loadModel,
   upscale,
-  type Image,
-  type LoadedModel,
-} from '@superres/core';
+  } from '@superres/core';
 import {
   architectures,
   detectArchitecture,
@@ -26,10 +23,10 @@ import {
   type ArchitectureOverrides,
   type StateDict,
 } from '@superres/models';
-import { loadModelFile } from '@superres/models/node';
 import { createWebBackend } from '@superres/models/web';
 import { maxAbsDiff, readRgb } from './support/images.js';
 import { repoRoot } from '../../../test-support/fixtures.js';
+import { fixtureInput, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
 
 const dir = join(repoRoot, 'packages/models/test/fixtures/plksr');
 
@@ -76,12 +73,10 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-const sha256 = (data: Uint8Array | Uint16Array): string =>
-  createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+const sha256 = pixelsSha256;
 const fileBytes = (entry: Entry) => new Uint8Array(readFileSync(join(dir, entry.file)));
 
-let inputPromise: Promise<Image> | undefined;
-const input = (): Promise<Image> => (inputPromise ??= readRgb(join(dir, manifest.input.file)));
+const input = fixtureInput(dir, manifest.input.file);
 
 /** What superres should report, from the manifest's upstream names. */
 function expectedHyperparameters(entry: Entry): Record<string, unknown> {
@@ -106,37 +101,9 @@ function convMacsPerOutputPixel(stateDict: StateDict, scale: number): number {
   return macs / scale ** 2;
 }
 
-/** The state dict with one tensor's shape (and data) replaced. */
-function reshaped(stateDict: StateDict, name: string, shape: number[]): StateDict {
-  const out: StateDict = new Map(stateDict);
-  const old = stateDict.get(name);
-  if (!old) throw new Error(`no tensor ${name}`);
-  out.set(name, { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
-  return out;
-}
-
-type BackendName = 'node' | 'web';
-const webBackend = createWebBackend({ numThreads: 1 });
-const models = new Map<string, Promise<LoadedModel>>();
-function model(entry: Entry, backend: BackendName): Promise<LoadedModel> {
-  const key = `${backend}:${entry.file}`;
-  let loaded = models.get(key);
-  if (!loaded) {
-    loaded =
-      backend === 'node'
-        ? loadModelFile(join(dir, entry.file), { threads: 2, ...entry.load_options })
-        : (async () => {
-            const bytes = fileBytes(entry);
-            return loadModel(pluginFromCheckpoint(entry.network, bytes, entry.load_options), bytes, webBackend);
-          })();
-    loaded.catch(() => undefined);
-    models.set(key, loaded);
-  }
-  return loaded;
-}
-afterAll(async () => {
-  for (const loaded of models.values()) await loaded.then((m) => m.release(), () => undefined);
-});
+const fixtures = fixtureModels(dir);
+const model = fixtures.model;
+afterAll(fixtures.releaseAll);
 
 describe('PLKSR fixtures', () => {
   it('the manifest lists every checkpoint in the folder', () => {
@@ -274,7 +241,7 @@ describe('PLKSR detection errors', () => {
     const entry = byFile('realplksr_x2.pth');
     expect(entry.load_options).toEqual({ normGroups: 2 });
     const bytes = fileBytes(entry);
-    const loaded = await loadModel(pluginFromCheckpoint('realplksr_x2_4_groups', bytes), bytes, webBackend);
+    const loaded = await loadModel(pluginFromCheckpoint('realplksr_x2_4_groups', bytes), bytes, createWebBackend({ numThreads: 1 }));
     try {
       const output = await upscale(await input(), loaded, { tile: 0, prePad: 0 });
       expect(maxAbsDiff(output, await readRgb(join(dir, entry.runs[0]!.expected))).max).toBeGreaterThan(1);

@@ -5,21 +5,20 @@
 // the receptive radius) on the Node and web backends, and compared with the outputs PyTorch
 // computed through RealESRGANer (tools/reference/make_span_fixtures.py writes the fixtures and
 // manifest.json). Tolerance: 1/255 on every value (float32 differences can flip a rounding).
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadCheckpointError, ErrorCode, SuperresError, loadModel, upscale, type Image, type LoadedModel } from '@superres/core';
+import { BadCheckpointError, ErrorCode, SuperresError, upscale } from '@superres/core';
 import { inspectModel, pluginFromCheckpoint, readCheckpoint, type StateDict } from '@superres/models';
 import { loadModelFile } from '@superres/models/node';
-import { createWebBackend } from '@superres/models/web';
 import { writeSafetensors } from '../src/checkpoint/test-support/safetensors-writer.js';
 import { hasOnnxChecker, noCheckerReason, runOnnxChecker } from '../src/onnx/test-support/onnx-checker.js';
 import { SPAN_RECEPTIVE_RADIUS, foldConv3xc } from '../src/architectures/span.js';
 import { maxAbsDiff, readRgb } from './support/images.js';
 import { repoRoot } from '../../../test-support/fixtures.js';
+import { fixtureInput, fixtureModels, pixelsSha256, type BackendName } from './support/architecture-fixtures.js';
 
 const spanDir = join(repoRoot, 'packages/models/test/fixtures/span');
 
@@ -65,37 +64,14 @@ interface Manifest {
 
 const manifest = JSON.parse(readFileSync(join(spanDir, 'manifest.json'), 'utf8')) as Manifest;
 
-const sha256 = (data: Uint8Array | Uint16Array): string =>
-  createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+const sha256 = pixelsSha256;
 
-let inputPromise: Promise<Image> | undefined;
-const input = (): Promise<Image> => (inputPromise ??= readRgb(join(spanDir, manifest.input.file)));
+const input = fixtureInput(spanDir, manifest.input.file);
 const fileBytes = (file: string): Uint8Array => new Uint8Array(readFileSync(join(spanDir, file)));
 
-type BackendName = 'node' | 'web';
-const webBackend = createWebBackend({ numThreads: 1 });
-
-// One load per checkpoint and backend, shared by its runs; a load error fails each of its tests.
-const models = new Map<string, Promise<LoadedModel>>();
-function model(entry: CheckpointEntry, backend: BackendName): Promise<LoadedModel> {
-  const key = `${backend}:${entry.file}`;
-  let loaded = models.get(key);
-  if (!loaded) {
-    loaded =
-      backend === 'node'
-        ? loadModelFile(join(spanDir, entry.file), { threads: 2 })
-        : (async () => {
-            const bytes = new Uint8Array(await readFile(join(spanDir, entry.file)));
-            return loadModel(pluginFromCheckpoint(entry.network, bytes), bytes, webBackend);
-          })();
-    loaded.catch(() => undefined);
-    models.set(key, loaded);
-  }
-  return loaded;
-}
-afterAll(async () => {
-  for (const loaded of models.values()) await loaded.then((m) => m.release(), () => undefined);
-});
+const fixtures = fixtureModels(spanDir);
+const model = fixtures.model;
+afterAll(fixtures.releaseAll);
 
 /** What the manifest says the hyperparameters are, in our names. */
 function expectedHyperparameters(h: SpanHyper): Record<string, unknown> {

@@ -5,16 +5,14 @@
 // outputs PyTorch computed through RealESRGANer (tools/reference/make_swinir_fixtures.py writes the
 // fixtures and manifest.json). The input (45x38) is not a multiple of the window size: the graph
 // pads and crops at runtime. Tolerance: 1/255 on every value.
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError, loadModel, upscale, type Image, type LoadedModel } from '@superres/core';
-import { architectures, detectArchitecture, inspectModel, pluginFromCheckpoint, readCheckpoint, type StateDict } from '@superres/models';
-import { loadModelFile } from '@superres/models/node';
-import { createWebBackend } from '@superres/models/web';
+import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError, upscale } from '@superres/core';
+import { architectures, detectArchitecture, inspectModel, readCheckpoint, type StateDict } from '@superres/models';
 import { maxAbsDiff, readRgb } from './support/images.js';
 import { repoRoot } from '../../../test-support/fixtures.js';
+import { fixtureInput, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
 
 const dir = join(repoRoot, 'packages/models/test/fixtures/swinir');
 
@@ -63,12 +61,10 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-const sha256 = (data: Uint8Array | Uint16Array): string =>
-  createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+const sha256 = pixelsSha256;
 const fileBytes = (entry: Entry) => new Uint8Array(readFileSync(join(dir, entry.file)));
 
-let inputPromise: Promise<Image> | undefined;
-const input = (): Promise<Image> => (inputPromise ??= readRgb(join(dir, manifest.input.file)));
+const input = fixtureInput(dir, manifest.input.file);
 
 /** What superres should report, from the manifest's upstream names. */
 function expectedHyperparameters(h: Hyper): Record<string, unknown> {
@@ -113,35 +109,9 @@ function countedMacsPerOutputPixel(stateDict: StateDict, h: Hyper): number {
   return macs / s2;
 }
 
-function reshaped(stateDict: StateDict, name: string, shape: number[]): StateDict {
-  const out: StateDict = new Map(stateDict);
-  if (!stateDict.has(name)) throw new Error(`no tensor ${name}`);
-  out.set(name, { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
-  return out;
-}
-
-type BackendName = 'node' | 'web';
-const webBackend = createWebBackend({ numThreads: 1 });
-const models = new Map<string, Promise<LoadedModel>>();
-function model(entry: Entry, backend: BackendName): Promise<LoadedModel> {
-  const key = `${backend}:${entry.file}`;
-  let loaded = models.get(key);
-  if (!loaded) {
-    loaded =
-      backend === 'node'
-        ? loadModelFile(join(dir, entry.file), { threads: 2, ...entry.load_options })
-        : (async () => {
-            const bytes = fileBytes(entry);
-            return loadModel(pluginFromCheckpoint(entry.network, bytes, entry.load_options), bytes, webBackend);
-          })();
-    loaded.catch(() => undefined);
-    models.set(key, loaded);
-  }
-  return loaded;
-}
-afterAll(async () => {
-  for (const loaded of models.values()) await loaded.then((m) => m.release(), () => undefined);
-});
+const fixtures = fixtureModels(dir);
+const model = fixtures.model;
+afterAll(fixtures.releaseAll);
 
 describe('SwinIR fixtures', () => {
   it('the manifest lists every checkpoint in the folder', () => {

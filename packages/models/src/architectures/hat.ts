@@ -16,20 +16,17 @@
 import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
 import type { StateDict } from '../checkpoint/types.js';
 import { attr } from '../onnx/onnx-graph.js';
-import { CONVERTER_VERSION } from '../onnx/version.js';
 import type { Architecture, ArchitectureGeometry, ArchitectureOverrides } from './architecture.js';
 import { referenceAlignment } from './srvgg.js';
 import {
-  RGB_MEAN,
   SwinirGraph,
   countIndices,
-  padToWindow,
   relativePositionIndex,
   resiConv,
-  shiftMask,
   swinBlock,
-  upsample,
   type Sizes,
+  swinEntry,
+  swinExit,
 } from './swinir.js';
 import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
 import { workingBytesPerPixel } from './working-memory.js';
@@ -436,24 +433,11 @@ function ocab(graph: SwinirGraph, stateDict: StateDict, h: HatHyperparameters, x
 
 /** The ONNX graph: input `input` [N, 3, H, W] (dynamic N, H, W), output `output` [N, 3, H s, W s]. */
 export function buildHatOnnx(stateDict: StateDict, h: HatHyperparameters): Uint8Array {
-  const geometry = hatGeometry(h);
   const graph = new SwinirGraph(stateDict, HAT_ARCHITECTURE);
   const { g } = graph;
-  const ws = h.windowSize;
-  g.input('input', 'float32', ['N', 3, 'H', 'W']);
-  const sizes = padToWindow(graph, ws);
-  g.initializer('mean', [1, 3, 1, 1], new Float32Array(RGB_MEAN));
-  g.node('Sub', ['padded', 'mean'], ['centred']);
-  let x = 'centred';
-  if (h.imgRange !== 1) {
-    g.node('Mul', [x, graph.scalar(h.imgRange)], ['ranged']);
-    x = 'ranged';
-  }
-  const first = graph.conv('conv_first', x);
-  g.node('Transpose', [first], ['tokens'], { perm: attr.ints([0, 2, 3, 1]) });
-  let t = h.patchNorm ? graph.layerNorm('patch_embed.norm', 'tokens', 'patch_embed.norm') : 'tokens';
-  const anyShift = h.depths.some((dp) => dp > 1) && h.imgSize > ws;
-  const mask = anyShift ? shiftMask(graph, h, sizes) : undefined;
+  const { first, tokens, sizes, mask } = swinEntry(graph, h);
+  let t = tokens;
+  const oneConv = (x: string, prefix: string) => (h.resiConnection === '1conv' ? resiConv(graph, { resiConnection: '1conv' }, prefix, x) : x);
   h.depths.forEach((depth, i) => {
     const layerIn = t;
     const heads = h.numHeads[i]!;
@@ -463,37 +447,16 @@ export function buildHatOnnx(stateDict: StateDict, h: HatHyperparameters): Uint8
     }
     t = ocab(graph, stateDict, h, t, `layers.${i}.residual_group.overlap_attn`, heads, sizes);
     g.node('Transpose', [t], [`layers.${i}.image`], { perm: attr.ints([0, 3, 1, 2]) });
-    const conv = h.resiConnection === '1conv' ? resiConv(graph, { resiConnection: '1conv' }, `layers.${i}.conv`, `layers.${i}.image`) : `layers.${i}.image`;
+    const conv = oneConv(`layers.${i}.image`, `layers.${i}.conv`);
     g.node('Transpose', [conv], [`layers.${i}.tokens`], { perm: attr.ints([0, 2, 3, 1]) });
     g.node('Add', [`layers.${i}.tokens`, layerIn], [`layers.${i}`]);
     t = `layers.${i}`;
   });
-  graph.layerNorm('norm', t, 'norm');
-  g.node('Transpose', ['norm'], ['features'], { perm: attr.ints([0, 3, 1, 2]) });
-  const body = h.resiConnection === '1conv' ? resiConv(graph, { resiConnection: '1conv' }, 'conv_after_body', 'features') : 'features';
-  g.node('Add', [body, first], ['body']);
-  let out = upsample(graph, h, 'body');
-  if (h.imgRange !== 1) {
-    g.node('Div', [out, graph.scalar(h.imgRange)], ['unranged']);
-    out = 'unranged';
-  }
-  g.node('Add', [out, 'mean'], ['restored']);
-  g.node('Concat', ['H', 'W'], ['size'], { axis: attr.int(0) });
-  g.node('Mul', ['size', graph.int64([h.scale])], ['out_size']);
-  g.node('Slice', ['restored', graph.int64([0, 0]), 'out_size', graph.int64([2, 3])], ['output']);
-  g.output('output', 'float32', ['N', 3, 'H_out', 'W_out']);
-  return g.toBytes({
-    producerName: 'superres',
-    producerVersion: CONVERTER_VERSION,
-    docString: `${HAT_ARCHITECTURE} x${h.scale} (depths [${h.depths.join(', ')}], embed_dim ${h.embedDim}, window ${ws}), converted from a PyTorch state dict by superres`,
-    metadata: {
-      architecture: HAT_ARCHITECTURE,
-      hyperparameters: JSON.stringify(h),
-      scale: String(geometry.scale),
-      alignment: String(geometry.alignment),
-      receptive_radius: String(geometry.receptiveRadius),
-      converter_version: CONVERTER_VERSION,
-    },
+  return swinExit(graph, h, t, first, (features) => oneConv(features, 'conv_after_body'), {
+    architecture: HAT_ARCHITECTURE,
+    docString: `${HAT_ARCHITECTURE} x${h.scale} (depths [${h.depths.join(', ')}], embed_dim ${h.embedDim}, window ${h.windowSize}), converted from a PyTorch state dict by superres`,
+    geometry: hatGeometry(h),
+    hyperparameters: h,
   });
 }
 

@@ -766,15 +766,17 @@ export function padToWindow(graph: SwinirGraph, ws: number): Sizes {
 }
 
 /** The ONNX graph: input `input` [N, 3, H, W] (dynamic N, H, W), output `output` [N, 3, H s, W s]. */
-export function buildSwinirOnnx(stateDict: StateDict, h: SwinirHyperparameters): Uint8Array {
-  const geometry = swinirGeometry(h);
-  const graph = new SwinirGraph(stateDict);
+type SwinFrame = Pick<SwinirHyperparameters, 'windowSize' | 'imgRange' | 'patchNorm' | 'depths' | 'imgSize' | 'upsampler' | 'scale'>;
+
+/**
+ * The part SwinIR and HAT share before their residual groups: the input padded to the window,
+ * centred and scaled, the shallow convolution, its tokens (NHWC), and the shift mask.
+ */
+export function swinEntry(graph: SwinirGraph, h: SwinFrame): { first: string; tokens: string; sizes: Sizes; mask: string | undefined } {
   const { g } = graph;
   const ws = h.windowSize;
   g.input('input', 'float32', ['N', 3, 'H', 'W']);
-
   const sizes = padToWindow(graph, ws);
-
   g.initializer('mean', [1, 3, 1, 1], new Float32Array(RGB_MEAN));
   g.node('Sub', ['padded', 'mean'], ['centred']);
   let x = 'centred';
@@ -783,27 +785,30 @@ export function buildSwinirOnnx(stateDict: StateDict, h: SwinirHyperparameters):
     x = 'ranged';
   }
   const first = graph.conv('conv_first', x);
-
   // Tokens as NHWC (flatten(2).transpose(1, 2) in row-major order).
   g.node('Transpose', [first], ['tokens'], { perm: attr.ints([0, 2, 3, 1]) });
-  let t = h.patchNorm ? graph.layerNorm('patch_embed.norm', 'tokens', 'patch_embed.norm') : 'tokens';
+  const tokens = h.patchNorm ? graph.layerNorm('patch_embed.norm', 'tokens', 'patch_embed.norm') : 'tokens';
   const anyShift = h.depths.some((d) => d > 1) && h.imgSize > ws;
-  const mask = anyShift ? shiftMask(graph, h, sizes) : undefined;
-  h.depths.forEach((depth, i) => {
-    const layerIn = t;
-    for (let j = 0; j < depth; j++) {
-      t = swinBlock(graph, h, t, `layers.${i}.residual_group.blocks.${j}`, h.numHeads[i]!, isShifted(h, j), sizes, mask);
-    }
-    g.node('Transpose', [t], [`layers.${i}.image`], { perm: attr.ints([0, 3, 1, 2]) });
-    const conv = resiConv(graph, h, `layers.${i}.conv`, `layers.${i}.image`);
-    g.node('Transpose', [conv], [`layers.${i}.tokens`], { perm: attr.ints([0, 2, 3, 1]) });
-    g.node('Add', [`layers.${i}.tokens`, layerIn], [`layers.${i}`]);
-    t = `layers.${i}`;
-  });
-  graph.layerNorm('norm', t, 'norm');
+  return { first, tokens, sizes, mask: anyShift ? shiftMask(graph, h, sizes) : undefined };
+}
+
+/**
+ * The part they share after: norm, back to NCHW, the body convolution (`bodyConv`, or none),
+ * the skip from the shallow features, the upsampler, un-centring, the crop of the window padding,
+ * and the model with its metadata.
+ */
+export function swinExit(
+  graph: SwinirGraph,
+  h: SwinFrame,
+  tokens: string,
+  first: string,
+  bodyConv: (features: string) => string,
+  described: { architecture: string; docString: string; geometry: ArchitectureGeometry; hyperparameters: object },
+): Uint8Array {
+  const { g } = graph;
+  graph.layerNorm('norm', tokens, 'norm');
   g.node('Transpose', ['norm'], ['features'], { perm: attr.ints([0, 3, 1, 2]) });
-  const body = resiConv(graph, h, 'conv_after_body', 'features');
-  g.node('Add', [body, first], ['body']);
+  g.node('Add', [bodyConv('features'), first], ['body']);
   let out = upsample(graph, h, 'body');
   if (h.imgRange !== 1) {
     g.node('Div', [out, graph.scalar(h.imgRange)], ['unranged']);
@@ -815,18 +820,43 @@ export function buildSwinirOnnx(stateDict: StateDict, h: SwinirHyperparameters):
   g.node('Mul', ['size', graph.int64([h.scale])], ['out_size']);
   g.node('Slice', ['restored', graph.int64([0, 0]), 'out_size', graph.int64([2, 3])], ['output']);
   g.output('output', 'float32', ['N', 3, 'H_out', 'W_out']);
+  const { geometry } = described;
   return g.toBytes({
     producerName: 'superres',
     producerVersion: CONVERTER_VERSION,
-    docString: `${SWINIR_ARCHITECTURE} x${h.scale} (${h.upsampler}, depths [${h.depths.join(', ')}], embed_dim ${h.embedDim}, window ${ws}), converted from a PyTorch state dict by superres`,
+    docString: described.docString,
     metadata: {
-      architecture: SWINIR_ARCHITECTURE,
-      hyperparameters: JSON.stringify(h),
+      architecture: described.architecture,
+      hyperparameters: JSON.stringify(described.hyperparameters),
       scale: String(geometry.scale),
       alignment: String(geometry.alignment),
       receptive_radius: String(geometry.receptiveRadius),
       converter_version: CONVERTER_VERSION,
     },
+  });
+}
+
+export function buildSwinirOnnx(stateDict: StateDict, h: SwinirHyperparameters): Uint8Array {
+  const graph = new SwinirGraph(stateDict);
+  const { g } = graph;
+  const { first, tokens, sizes, mask } = swinEntry(graph, h);
+  let t = tokens;
+  h.depths.forEach((depth, i) => {
+    const layerIn = t;
+    for (let j = 0; j < depth; j++) {
+      t = swinBlock(graph, h, t, `layers.${i}.residual_group.blocks.${j}`, h.numHeads[i]!, isShifted(h, j), sizes, mask);
+    }
+    g.node('Transpose', [t], [`layers.${i}.image`], { perm: attr.ints([0, 3, 1, 2]) });
+    const conv = resiConv(graph, h, `layers.${i}.conv`, `layers.${i}.image`);
+    g.node('Transpose', [conv], [`layers.${i}.tokens`], { perm: attr.ints([0, 2, 3, 1]) });
+    g.node('Add', [`layers.${i}.tokens`, layerIn], [`layers.${i}`]);
+    t = `layers.${i}`;
+  });
+  return swinExit(graph, h, t, first, (features) => resiConv(graph, h, 'conv_after_body', features), {
+    architecture: SWINIR_ARCHITECTURE,
+    docString: `${SWINIR_ARCHITECTURE} x${h.scale} (${h.upsampler}, depths [${h.depths.join(', ')}], embed_dim ${h.embedDim}, window ${h.windowSize}), converted from a PyTorch state dict by superres`,
+    geometry: swinirGeometry(h),
+    hyperparameters: h,
   });
 }
 
