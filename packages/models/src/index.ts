@@ -33,6 +33,24 @@ export { omnisrArchitecture, buildOmniSrOnnx, detectOmniSr, omniSrGeometry, omni
 export { swinirArchitecture, buildSwinirOnnx, detectSwinir, swinirGeometry, swinirMacsPerOutputPixel, swinirReceptiveRadius, SWINIR_ARCHITECTURE, type SwinirHyperparameters, type SwinirUpsampler, type SwinirResiConnection } from './architectures/swinir.js';
 export { hatArchitecture, buildHatOnnx, detectHat, hatGeometry, hatMacsPerOutputPixel, hatReceptiveRadius, ocaIndex, HAT_ARCHITECTURE, HAT_CONV_SCALE, type HatHyperparameters } from './architectures/hat.js';
 export {
+  datArchitecture,
+  buildDatOnnx,
+  detectDat,
+  datBlockShifts,
+  datGeometry,
+  datMacsPerOutputPixel,
+  datPositionBias,
+  datReceptiveRadius,
+  datRelativeIndex,
+  datRpeBiases,
+  datShiftMask,
+  DAT_ARCHITECTURE,
+  DAT_MEASURED_TILE_PAD,
+  type DatHyperparameters,
+  type DatResiConnection,
+  type DatUpsampler,
+} from './architectures/dat.js';
+export {
   buildRrdbOnnx,
   detectRrdb,
   rrdbHyperparameters,

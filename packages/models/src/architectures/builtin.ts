@@ -12,6 +12,7 @@ import { plksrArchitecture, realPlksrArchitecture } from './plksr.js';
 import { omnisrArchitecture } from './omnisr.js';
 import { swinirArchitecture } from './swinir.js';
 import { hatArchitecture } from './hat.js';
+import { datArchitecture } from './dat.js';
 
 /** A 3x3 convolution's multiply-accumulates per pixel of its output. */
 const conv3 = (inCh: number, outCh: number) => 9 * inCh * outCh;
@@ -110,5 +111,6 @@ export const BUILTIN_ARCHITECTURES: readonly Architecture[] = [
   omnisrArchitecture,
   swinirArchitecture,
   hatArchitecture,
+  datArchitecture,
   ...faceArchitectures,
 ];

@@ -443,7 +443,7 @@ export class SwinirGraph {
   private ints = new Map<string, string>();
 
   constructor(
-    private readonly stateDict: StateDict,
+    readonly stateDict: StateDict,
     name: string = SWINIR_ARCHITECTURE,
   ) {
     this.g = new OnnxGraphBuilder(name);
@@ -471,7 +471,8 @@ export class SwinirGraph {
     return name;
   }
 
-  conv(prefix: string, x: string, out = prefix): string {
+  /** nn.Conv2d with 'same' padding (odd kernels); `group` for depthwise convolutions. */
+  conv(prefix: string, x: string, out = prefix, group = 1): string {
     for (const param of ['weight', 'bias']) {
       const t = floatTensor(this.stateDict, `${prefix}.${param}`);
       this.g.initializer(`${prefix}.${param}`, t.shape, t.data);
@@ -483,7 +484,7 @@ export class SwinirGraph {
       pads: attr.ints([p, p, p, p]),
       strides: attr.ints([1, 1]),
       dilations: attr.ints([1, 1]),
-      group: attr.int(1),
+      group: attr.int(group),
     });
     return out;
   }
@@ -493,13 +494,17 @@ export class SwinirGraph {
     return out;
   }
 
-  /** nn.Linear over the last axis: x W^T + b (W^T stored). */
+  /** nn.Linear over the last axis: x W^T + b (W^T stored; no b where the state dict has none). */
   linear(prefix: string, x: string, out = prefix): string {
     const w = floatTensor(this.stateDict, `${prefix}.weight`);
     const [rows, cols] = w.shape as [number, number];
     const t = new Float32Array(rows * cols);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w.data[r * cols + c]!;
     this.g.initializer(`${prefix}.weight_t`, [cols, rows], t);
+    if (!this.stateDict.has(`${prefix}.bias`)) {
+      this.g.node('MatMul', [x, `${prefix}.weight_t`], [out]);
+      return out;
+    }
     const b = floatTensor(this.stateDict, `${prefix}.bias`);
     this.g.initializer(`${prefix}.bias`, b.shape, b.data);
     this.g.node('MatMul', [x, `${prefix}.weight_t`], [`${out}.matmul`]);
@@ -537,11 +542,13 @@ export class SwinirGraph {
     return out;
   }
 
-  /** torch.roll(x, shift, dims=(1, 2)) on NHWC: slices and concatenations (shift may be negative). */
-  roll(x: string, shift: number, out: string): string {
+  /** torch.roll(x, shifts, dims=(1, 2)) on NHWC: slices and concatenations (shifts may be negative; one number for both axes). */
+  roll(x: string, shifts: number | readonly [number, number], out: string): string {
     let y = x;
     for (const axis of [1, 2]) {
       const name = `${out}.axis${axis}`;
+      const shift = typeof shifts === 'number' ? shifts : shifts[axis - 1]!;
+      if (shift === 0) continue;
       // roll by -s: x[s:] then x[:s]; by +s: x[-s:] then x[:-s].
       const cut = -shift;
       this.g.node('Slice', [y, this.int64([cut]), this.int64([INT_MAX]), this.int64([axis])], [`${name}.tail`]);
@@ -564,15 +571,26 @@ export interface Sizes {
   nW: string;
 }
 
+/** A window's shape and roll (rows, columns), and the window grid's runtime size (int64 [1] each). */
+export interface ShiftedWindows {
+  readonly name: string;
+  readonly hs: number;
+  readonly ws: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly nh: string;
+  readonly nw: string;
+}
+
 /** The shift mask's four window patterns [4, N, N]: interior, last column, last row, corner. */
-function maskPatterns(ws: number, shift: number): Float32Array {
-  const n = ws * ws;
+function maskPatterns(hs: number, ws: number, sh: number, sw: number): Float32Array {
+  const n = hs * ws;
   const out = new Float32Array(4 * n * n);
-  const region = (pos: number, last: boolean) => (!last ? 0 : pos < ws - shift ? 1 : 2);
+  const region = (pos: number, size: number, shift: number, last: boolean) => (!last ? 0 : pos < size - shift ? 1 : 2);
   for (let p = 0; p < 4; p++) {
     const lastRow = p >= 2;
     const lastCol = p % 2 === 1;
-    const label = (t: number) => region(Math.floor(t / ws), lastRow) * 3 + region(t % ws, lastCol);
+    const label = (t: number) => region(Math.floor(t / ws), hs, sh, lastRow) * 3 + region(t % ws, ws, sw, lastCol);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(p * n + i) * n + j] = label(i) === label(j) ? 0 : MASK_VALUE;
   }
   return out;
@@ -586,30 +604,38 @@ function maskPatterns(ws: number, shift: number): Float32Array {
  * four patterns per window from the grid size (Range, Equal, Gather).
  */
 export function shiftMask(graph: SwinirGraph, h: Pick<SwinirHyperparameters, 'windowSize'>, sizes: Sizes): string {
+  const ws = h.windowSize;
+  const shift = Math.floor(ws / 2);
+  return windowShiftMask(graph, { name: 'mask', hs: ws, ws, sh: shift, sw: shift, nh: sizes.nh, nw: sizes.nw });
+}
+
+/** shiftMask for rectangular windows and per-axis shifts (DAT's two window shapes): [nW, 1, N, N] named `w.name`. */
+export function windowShiftMask(graph: SwinirGraph, w: ShiftedWindows): string {
   const g = graph.g;
-  const n = h.windowSize ** 2;
-  g.initializer('mask.patterns', [4, n, n], maskPatterns(h.windowSize, Math.floor(h.windowSize / 2)));
+  const n = w.hs * w.ws;
+  const m = w.name;
+  g.initializer(`${m}.patterns`, [4, n, n], maskPatterns(w.hs, w.ws, w.sh, w.sw));
   const one = graph.int64([1], true);
   const zero = graph.int64([0], true);
   const flags: string[] = [];
   for (const [axis, count, weight, unsqueeze] of [
-    ['row', sizes.nh, 2, 1],
-    ['col', sizes.nw, 1, 0],
+    ['row', w.nh, 2, 1],
+    ['col', w.nw, 1, 0],
   ] as const) {
-    g.node('Squeeze', [count], [`mask.${axis}.count`]);
-    g.node('Range', [zero, `mask.${axis}.count`, one], [`mask.${axis}.index`]);
-    g.node('Sub', [`mask.${axis}.count`, one], [`mask.${axis}.last_index`]);
-    g.node('Equal', [`mask.${axis}.index`, `mask.${axis}.last_index`], [`mask.${axis}.is_last`]);
-    g.node('Cast', [`mask.${axis}.is_last`], [`mask.${axis}.flag`], { to: attr.int(7) });
-    g.node('Mul', [`mask.${axis}.flag`, graph.int64([weight], true)], [`mask.${axis}.weighted`]);
-    g.node('Unsqueeze', [`mask.${axis}.weighted`, graph.int64([unsqueeze])], [`mask.${axis}.grid`]);
-    flags.push(`mask.${axis}.grid`);
+    g.node('Squeeze', [count], [`${m}.${axis}.count`]);
+    g.node('Range', [zero, `${m}.${axis}.count`, one], [`${m}.${axis}.index`]);
+    g.node('Sub', [`${m}.${axis}.count`, one], [`${m}.${axis}.last_index`]);
+    g.node('Equal', [`${m}.${axis}.index`, `${m}.${axis}.last_index`], [`${m}.${axis}.is_last`]);
+    g.node('Cast', [`${m}.${axis}.is_last`], [`${m}.${axis}.flag`], { to: attr.int(7) });
+    g.node('Mul', [`${m}.${axis}.flag`, graph.int64([weight], true)], [`${m}.${axis}.weighted`]);
+    g.node('Unsqueeze', [`${m}.${axis}.weighted`, graph.int64([unsqueeze])], [`${m}.${axis}.grid`]);
+    flags.push(`${m}.${axis}.grid`);
   }
-  g.node('Add', [flags[0]!, flags[1]!], ['mask.pattern_grid']);
-  g.node('Reshape', ['mask.pattern_grid', graph.int64([-1])], ['mask.pattern']);
-  g.node('Gather', ['mask.patterns', 'mask.pattern'], ['mask.windows'], { axis: attr.int(0) });
-  g.node('Unsqueeze', ['mask.windows', graph.int64([1])], ['mask']);
-  return 'mask';
+  g.node('Add', [flags[0]!, flags[1]!], [`${m}.pattern_grid`]);
+  g.node('Reshape', [`${m}.pattern_grid`, graph.int64([-1])], [`${m}.pattern`]);
+  g.node('Gather', [`${m}.patterns`, `${m}.pattern`], [`${m}.windows`], { axis: attr.int(0) });
+  g.node('Unsqueeze', [`${m}.windows`, graph.int64([1])], [m]);
+  return m;
 }
 
 /** The relative position bias of one block, gathered at build time: [heads, N, N]. */
@@ -662,7 +688,7 @@ export function swinBlock(
   g.node('Mul', [`${a}.q`, graph.scalar(hd ** -0.5)], [`${a}.q_scaled`]);
   g.node('Transpose', [`${a}.k`], [`${a}.k_t`], { perm: attr.ints([0, 1, 3, 2]) });
   g.node('MatMul', [`${a}.q_scaled`, `${a}.k_t`], [`${a}.scores`]);
-  g.initializer(`${a}.position_bias`, [heads, n, n], positionBias(graph['stateDict'], a, ws, heads));
+  g.initializer(`${a}.position_bias`, [heads, n, n], positionBias(graph.stateDict, a, ws, heads));
   g.node('Add', [`${a}.scores`, `${a}.position_bias`], [`${a}.biased`]);
   let scores = `${a}.biased`;
   if (shifted && mask) {
@@ -799,7 +825,7 @@ export function swinEntry(graph: SwinirGraph, h: SwinFrame): { first: string; to
  */
 export function swinExit(
   graph: SwinirGraph,
-  h: SwinFrame,
+  h: Pick<SwinFrame, 'imgRange' | 'upsampler' | 'scale'>,
   tokens: string,
   first: string,
   bodyConv: (features: string) => string,
