@@ -1,7 +1,8 @@
 /** The demo page: picks the image and the model, runs in the worker or on a server, shows the result. */
 import { createClient, type ModelInfo, type SuperresClient } from '@superres/sdk';
 import { createCompareView } from './compare.js';
-import type { Device, PageMessage, StageName, WorkerMessage } from './protocol.js';
+import { pickModelFiles, type PickedModel } from './model-files.js';
+import type { Device, ModelSource, PageMessage, StageName, WorkerMessage } from './protocol.js';
 import { runOnServer } from './server-mode.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -33,7 +34,7 @@ const view = createCompareView({ viewport: $('viewport'), stage: $('stage'), bef
 /** What the page holds: the decoded input, the chosen model, the last result (also for automated checks). */
 const state: {
   image: { bitmap: ImageBitmap; pixels: ImageData; name: string } | undefined;
-  modelFile: File | undefined;
+  modelFile: PickedModel | undefined;
   result: ImageData | undefined;
   busy: boolean;
   abort: (() => void) | undefined;
@@ -120,10 +121,11 @@ function upscaleWorker(): Worker {
   return worker;
 }
 
-async function modelForBrowser(): Promise<{ name: string; bytes: ArrayBuffer }> {
+async function modelForBrowser(): Promise<ModelSource> {
   if (ui.modelSelect.value === '') {
-    const file = state.modelFile!;
-    return { name: file.name.replace(/\.[^.]+$/, ''), bytes: await file.arrayBuffer() };
+    const { main, ncnnBin } = state.modelFile!;
+    const name = main.name.replace(/\.[^.]+$/, '');
+    return { name, bytes: await main.arrayBuffer(), ...(ncnnBin ? { ncnnBin: await ncnnBin.arrayBuffer() } : {}) };
   }
   const start = performance.now();
   const bytes = await client().downloadModel(ui.modelSelect.value);
@@ -193,7 +195,7 @@ function runInBrowser(): Promise<void> {
           tile: ui.tile.value === 'auto' ? 'auto' : Number(ui.tile.value),
           device: ui.device.value as Device,
         };
-        w.postMessage(request, [pixels, model.bytes]);
+        w.postMessage(request, [pixels, model.bytes, ...(model.ncnnBin ? [model.ncnnBin] : [])]);
       },
       (error: unknown) => {
         setStatus(`Failed: ${(error as Error).message}`);
@@ -261,10 +263,17 @@ ui.drop.addEventListener('drop', (event) => {
   if (file) void loadImage(file);
 });
 ui.modelFile.addEventListener('change', () => {
-  state.modelFile = ui.modelFile.files?.[0];
-  if (state.modelFile) {
+  const files = [...(ui.modelFile.files ?? [])];
+  const picked = files.length > 0 ? pickModelFiles(files) : undefined;
+  state.modelFile = picked && 'main' in picked ? picked : undefined;
+  if (picked && 'error' in picked) {
+    ui.modelInfo.textContent = picked.error;
+  } else if (picked) {
     ui.modelSelect.value = '';
-    ui.modelInfo.textContent = `${state.modelFile.name}: ${(state.modelFile.size / 1e6).toFixed(1)} MB, converted in this browser`;
+    const { main, ncnnBin } = picked;
+    const size = main.size + (ncnnBin?.size ?? 0);
+    const what = ncnnBin ? `${main.name} + ${ncnnBin.name} (ncnn)` : main.name;
+    ui.modelInfo.textContent = `${what}: ${(size / 1e6).toFixed(1)} MB, converted in this browser`;
   }
   refreshButtons();
 });

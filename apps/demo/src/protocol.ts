@@ -5,6 +5,8 @@ import type { BackendReport } from '@superres/core';
 export interface ModelSource {
   name: string;
   bytes: ArrayBuffer;
+  /** An ncnn model: `bytes` is the .param text, this its .bin. */
+  ncnnBin?: ArrayBuffer;
 }
 
 export type Device = 'auto' | 'wasm' | 'webgpu';

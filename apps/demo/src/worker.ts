@@ -34,7 +34,8 @@ async function timed<T>(stage: StageName, work: () => Promise<T>, detail?: (valu
 
 async function run(request: RunRequest, signal: AbortSignal): Promise<void> {
   const bytes = new Uint8Array(request.model.bytes);
-  const converted = await timed('convert', () => convertModel(request.model.name, bytes), (c) => c.description);
+  const ncnnBin = request.model.ncnnBin ? new Uint8Array(request.model.ncnnBin) : undefined;
+  const converted = await timed('convert', () => convertModel(request.model.name, bytes, ncnnBin), (c) => c.description);
   signal.throwIfAborted();
   const model: LoadedModel = await timed('session', () => openModel(request.model.name, converted, backend, request.device));
   try {

@@ -1,6 +1,6 @@
 // The built demo in a real browser (Debian's Chromium, headless): a .pth dropped by the visitor is
 // converted and run on the page (onnxruntime-web, WebAssembly in a worker) with the pixels of the
-// Node pipeline; cancel stops a run; the page on another origin uses a superres server through
+// Node pipeline, and so is an ncnn .param/.bin pair; cancel stops a run; the page on another origin uses a superres server through
 // the SDK (CORS), both to run jobs there and to download a catalog model to run here.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -135,6 +135,34 @@ describe.skipIf(weights.missing || reason !== '')(`${weights.title}${reason}`, (
     expect(await page.textContent('#backend')).toMatch(/^Ran on wasm with \d+ thread/);
     expect(await page.getAttribute('#download', 'href')).toMatch(/^blob:/);
     await page.screenshot({ path: join(artifacts, 'demo-browser-mode.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    expect(browser.refused).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('converts an ncnn .param/.bin pair picked together on the page, within 1/255 of the Node pipeline', async () => {
+    const paramPath = fixture('ncnn', 'realesr-animevideov3-x4.param');
+    const binPath = fixture('ncnn', 'realesr-animevideov3-x4.bin');
+    const model = await loadModelFile(paramPath);
+    let fromNcnn: Image;
+    try {
+      fromNcnn = await upscale(await decodeImage(await readFile(babyPath)), model);
+    } finally {
+      await model.release();
+    }
+    const { page, errors } = await openDemo(`${server.url}/demo/`);
+    await page.setInputFiles('#image-file', babyPath);
+    await page.setInputFiles('#model-file', [binPath, paramPath]);
+    expect(await page.textContent('#model-info')).toMatch(/realesr-animevideov3-x4\.param \+ realesr-animevideov3-x4\.bin \(ncnn\)/);
+    await page.click('#run');
+    const result = await waitForResult(page);
+    expect([result.width, result.height]).toEqual([fromNcnn.width, fromNcnn.height]);
+    expect(maxColourDifference(result, fromNcnn)).toBeLessThanOrEqual(1);
+    expect(await page.textContent('#stages')).toMatch(/ncnn model x4/);
+    // A .param alone is refused on the page, before anything runs.
+    await page.setInputFiles('#model-file', paramPath);
+    expect(await page.textContent('#model-info')).toMatch(/needs its \.bin/);
+    expect(await page.isDisabled('#run')).toBe(true);
     expect(errors).toEqual([]);
     expect(browser.refused).toEqual([]);
     await page.close();
