@@ -1,7 +1,8 @@
 // `pnpm bench`: speed and memory of superres on this machine. Every case runs in its own process
 // (its peak RSS is its own); results go to bench/results/<date>.json and BENCHMARKS.md.
 //   pnpm bench                      every section
-//   pnpm bench -- --only engine     sections: basics, engine, server, seams, speed (PyTorch side by side)
+//   pnpm bench -- --only engine     sections: basics, engine, server, seams, speed (PyTorch side by side),
+//                                   architectures (the modern ones at published sizes, PyTorch side by side)
 //   pnpm bench -- --runs 5          timed runs per case (median reported)
 //   pnpm bench -- --server-passes 3 passes over the server configurations (mean reported)
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -27,7 +28,7 @@ const flag = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const sections = new Set((flag('only', 'basics,engine,server,seams,speed')).split(','));
+const sections = new Set((flag('only', 'basics,engine,server,seams,speed,architectures')).split(','));
 const runs = flag('runs', '3');
 
 for (const [what, path] of [['weights', weights], ['image', ost], ['built CLI (pnpm build)', bin]]) {
@@ -227,17 +228,48 @@ if (sections.has('speed')) {
   };
 }
 
+if (sections.has('architectures')) {
+  console.log('\n# architectures');
+  const python = '/usr/bin/python3';
+  const torchScript = join(repoRoot, 'tools/reference/bench_torch.py');
+  const torchCheck = spawnSync(python, ['-c', 'import torch, numpy, PIL'], { encoding: 'utf8' });
+  const env = { ...process.env, SUPERRES_BENCH_THREADS: '2' };
+  if (torchCheck.status !== 0) {
+    // The checkpoints come from the PyTorch reference implementations: nothing to convert without it.
+    results.architectures = { skipped: `PyTorch is not installed (apt-get install python3-torch python3-numpy python3-pil; run as ${python})` };
+  } else {
+    const rows = [];
+    const [w, h] = [128, 128];
+    for (const arch of ['span', 'plksr', 'realplksr', 'omnisr', 'swinir-light', 'swinir-m', 'hat', 'dat-light', 'dat']) {
+      // Transformers at published sizes take seconds per 128x128 forward pass: fewer runs.
+      const cellRuns = ['swinir-m', 'hat', 'dat'].includes(arch) ? Math.min(2, Number(runs)) : Number(runs);
+      const file = join(work, `${arch}.pth`);
+      execFileSync(python, [torchScript, 'save', '--arch', arch, '--output', file], { env });
+      const ours = runCase('checkpoint-infer.mjs', [file, String(w), String(h), String(cellRuns)]);
+      const out = execFileSync(python, [torchScript, 'infer', '--arch', arch, '--width', String(w), '--height', String(h), '--runs', String(cellRuns)], { encoding: 'utf8', env });
+      const theirs = JSON.parse(out.trim().split('\n').pop());
+      rows.push({ name: arch, ...ours, torch: theirs });
+      rmSync(file, { force: true });
+      console.log(`${arch} (${ours.architecture}) ${ours.size}: convert ${(ours.convertMs / 1000).toFixed(2)} s, run ${(ours.medianMs / 1000).toFixed(2)} s, PyTorch ${(theirs.medianMs / 1000).toFixed(2)} s`);
+    }
+    results.architectures = { rows };
+  }
+}
+
 rmSync(work, { recursive: true, force: true });
 const dir = join(repoRoot, 'bench/results');
 mkdirSync(dir, { recursive: true });
+const measured = Object.fromEntries(['basics', 'engine', 'server', 'seams', 'speed', 'architectures'].filter((s) => results[s]).map((s) => [s, results.date]));
+/** `over` with this run's sections laid on top, each section dated. */
+const merged = (over) => ({ ...over, ...results, sectionDates: { ...over.sectionDates, ...measured } });
+const readJson = (path) => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {});
+// The day's file keeps the sections of the day's earlier partial runs (--only).
 const file = join(dir, `${results.date.slice(0, 10)}.json`);
-writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify(merged(readJson(file)), null, 2)}\n`);
 // BENCHMARKS.md shows the newest measurement of every section: a partial run (--only) keeps the
 // other sections from the run before it, each with the date it was measured.
 const latestFile = join(dir, 'latest.json');
-const previous = existsSync(latestFile) ? JSON.parse(readFileSync(latestFile, 'utf8')) : {};
-const measured = Object.fromEntries(['basics', 'engine', 'server', 'seams', 'speed'].filter((s) => results[s]).map((s) => [s, results.date]));
-const latest = { ...previous, ...results, sectionDates: { ...previous.sectionDates, ...measured } };
+const latest = merged(readJson(latestFile));
 writeFileSync(latestFile, `${JSON.stringify(latest, null, 2)}\n`);
 writeFileSync(join(repoRoot, 'BENCHMARKS.md'), renderMarkdown(latest));
 console.log(`\nwritten ${file}, ${latestFile} and BENCHMARKS.md`);

@@ -9,11 +9,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BadCheckpointError, InvalidOptionError, upscale } from '@superres/core';
+import { BadCheckpointError, InvalidOptionError } from '@superres/core';
 import { architectures, detectArchitecture, inspectModel, readCheckpoint, type StateDict } from '@superres/models';
-import { maxAbsDiff, readRgb } from './support/images.js';
 import { repoRoot } from '../../../test-support/fixtures.js';
-import { fixtureInput, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
+import { expectReferenceRun, fixtureInput, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
 
 const dir = join(repoRoot, 'packages/models/test/fixtures/omnisr');
 
@@ -156,13 +155,7 @@ for (const entry of manifest.checkpoints) {
       it.each<BackendName>(['node', 'web'])(`${how} on %s: within 1/255 of PyTorch (${run.expected})`, async (backend) => {
         const loaded = await model(entry, backend);
         const image = await input();
-        const output = await upscale(image, loaded, { tile: run.tile, tilePad: run.tile_pad, prePad: run.pre_pad });
-        const reference = await readRgb(join(dir, run.expected));
-        expect(sha256(reference.data)).toBe(run.pixels_sha256);
-        expect([output.width, output.height, output.channels]).toEqual([run.width, run.height, 3]);
-        const diff = maxAbsDiff(output, reference);
-        console.log(`${entry.file} ${how} on ${backend}: max difference ${diff.max}/255, ${diff.differing} values differ`);
-        expect(diff.max).toBeLessThanOrEqual(1);
+        await expectReferenceRun(dir, loaded, image, run, `${entry.file} ${how} on ${backend}`);
       });
     }
   });

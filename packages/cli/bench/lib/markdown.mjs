@@ -94,6 +94,7 @@ export function renderMarkdown(r) {
     ])));
   }
   if (r.speed) renderSpeed(out, r.speed, when('speed'));
+  if (r.architectures) renderArchitectures(out, r.architectures, when('architectures'));
   return `${out.join('\n')}\n`;
 }
 
@@ -207,4 +208,49 @@ function renderSpeed(out, s, measured) {
   out.push('with synthetic calibration, and 34-42 dB even calibrated on the test images themselves with cross-layer');
   out.push('equalisation: below the 40 dB guard on every image set, so it is not offered (measured once, outside this bench).');
   out.push('The CUDA execution provider was not measured: no GPU machine was lent to this task.');
+}
+
+const ARCHITECTURE_NAMES = {
+  span: 'SPAN (48 channels)',
+  plksr: 'PLKSR (64, 28 blocks)',
+  realplksr: 'RealPLKSR (64, 28 blocks, GroupNorm)',
+  omnisr: 'OmniSR (64, 5 groups)',
+  'swinir-light': 'SwinIR lightweight (60, 4 x 6)',
+  'swinir-m': 'SwinIR classical (180, 6 x 6)',
+  hat: 'HAT (180, 6 x 6, window 16)',
+  'dat-light': 'DAT-light (60, 18 blocks)',
+  dat: 'DAT (180, 6 x 6)',
+};
+
+function renderArchitectures(out, a, when) {
+  out.push('', '## Modern architectures at published sizes', '', when, '');
+  if (a.skipped) {
+    out.push(`Not measured: ${a.skipped}.`);
+    return;
+  }
+  out.push('Random-weight x4 checkpoints of each architecture at the size its authors published, written by our PyTorch');
+  out.push('reference implementations (`tools/reference/bench_torch.py save`), converted by superres (`convert`: reading the');
+  out.push('checkpoint and building the ONNX graph), then one whole-image forward pass on a 128x128 input by onnxruntime-node');
+  out.push('on the CPU with 2 threads in a worker (median after a warm-up), against the same network\'s forward pass in');
+  out.push('PyTorch (`torch.set_num_threads(2)`). GFLOP/s counts 2 x the multiply-adds `superres models inspect` reports');
+  out.push('(convolutions, linear layers and attention products). Peak RSS is the whole converting and running process.');
+  out.push('Parameters are the PyTorch module\'s (SPAN\'s include its train-time branches, which conversion folds away).');
+  const blas = a.rows.find((r) => r.torch.blas)?.torch.blas;
+  out.push('The PyTorch side runs our reference implementations, written for fidelity, not speed, and Debian\'s PyTorch');
+  out.push(`takes its matrix products from the system BLAS${blas ? ` (here ${blas})` : ''}: with Debian's default reference`);
+  out.push('BLAS the transformers ran 3-30x slower than with OpenBLAS (`apt-get install libopenblas0-pthread`).');
+  out.push('');
+  out.push(table(['network', 'parameters', 'runs', 'convert s', 'run s', 'output MP/s', 'GFLOP/s', 'peak RSS MB', 'PyTorch s', 'ratio'], a.rows.map((r) => [
+    ARCHITECTURE_NAMES[r.name] ?? r.name,
+    `${(r.torch.parameters / 1e6).toFixed(2)} M`,
+    String(r.runs),
+    (r.convertMs / 1000).toFixed(2),
+    (r.medianMs / 1000).toFixed(2),
+    r.outputMegapixelsPerSecond.toFixed(3),
+    r.gflopPerSecond.toFixed(0),
+    r.peakRssMegabytes.toFixed(0),
+    (r.torch.medianMs / 1000).toFixed(2),
+    `${(r.torch.medianMs / r.medianMs).toFixed(2)}x`,
+  ])));
+  out.push('', 'ratio: PyTorch\'s time over ours (above 1: superres is faster).');
 }

@@ -108,12 +108,12 @@ export function datShiftMask(img: number, hs: number, ws: number, sh: number, sw
   const nw = img / ws;
   const n = hs * ws;
   const out = new Float32Array(nh * nw * n * n);
-  const label = (wy: number, wx: number, t: number) =>
-    region(wy * hs + Math.floor(t / ws), img, hs, sh) * 3 + region(wx * ws + (t % ws), img, ws, sw);
+  const labels = new Int8Array(n);
   for (let wy = 0; wy < nh; wy++) {
     for (let wx = 0; wx < nw; wx++) {
+      for (let t = 0; t < n; t++) labels[t] = region(wy * hs + Math.floor(t / ws), img, hs, sh) * 3 + region(wx * ws + (t % ws), img, ws, sw);
       const base = (wy * nw + wx) * n * n;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[base + i * n + j] = label(wy, wx, i) === label(wy, wx, j) ? 0 : MASK_VALUE;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[base + i * n + j] = labels[i] === labels[j] ? 0 : MASK_VALUE;
     }
   }
   return out;

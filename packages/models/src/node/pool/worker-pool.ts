@@ -366,6 +366,12 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
         }
         if (slots.some((s) => s.task)) await new Promise<void>((resolve) => (drained = resolve));
         sessions.clear();
+        // Sessions the caller never released are released now, in their workers: a worker ended
+        // with an ONNX Runtime session still open leaves it to a finalizer at thread teardown.
+        for (const slot of slots) {
+          for (const id of slot.sessions) post(slot, { op: 'close', session: id }, []);
+          slot.sessions.clear();
+        }
         // Releases are posted without a reply; a worker ended inside one (ONNX Runtime freeing a
         // session) aborts the whole process. Each worker answers a last request once the messages
         // before it are handled, and only then is it ended.
