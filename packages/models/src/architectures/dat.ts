@@ -218,17 +218,17 @@ const numbers = (stateDict: StateDict, name: string) => Array.from(stateDict.get
  */
 function checkBuffers(stateDict: StateDict, h: DatHyperparameters, problems: string[]): Set<string> {
   const known = new Set<string>();
-  const expect = (name: string, shape: number[], values: ArrayLike<number>, what: string) => {
+  // Every spatial block holds the same buffers for its window shapes: computed once each.
+  const cache = new Map<string, Int32Array | Float32Array>();
+  const once = (key: string, make: () => Int32Array | Float32Array) => cache.get(key) ?? cache.set(key, make()).get(key)!;
+  const expect = (name: string, shape: number[], values: Int32Array | Float32Array, what: string) => {
     known.add(name);
     const entry = stateDict.get(name);
     if (!entry) return void problems.push(`missing tensor ${name} (expected shape ${fmt(shape)})`);
     if (entry.shape.length !== shape.length || entry.shape.some((d, k) => d !== shape[k])) {
       return void problems.push(`tensor ${name} has shape ${fmt(entry.shape)}, expected ${fmt(shape)}`);
     }
-    const stored = numbers(stateDict, name);
-    for (let k = 0; k < stored.length; k++) {
-      if (stored[k] !== values[k]) return void problems.push(`tensor ${name} is not DAT's ${what}`);
-    }
+    if (!sameValues(entry.data as ArrayLike<number | bigint>, values)) problems.push(`tensor ${name} is not DAT's ${what}`);
   };
   for (const name of stateDict.keys()) if (name.endsWith('.num_batches_tracked')) known.add(name);
   const windows = branchWindows(h);
@@ -237,20 +237,38 @@ function checkBuffers(stateDict: StateDict, h: DatHyperparameters, problems: str
       const p = `layers.${i}.blocks.${j}.attn`;
       windows.forEach(([hs, ws], k) => {
         const n = hs * ws;
-        expect(`${p}.attns.${k}.rpe_biases`, [(2 * hs - 1) * (2 * ws - 1), 2], datRpeBiases(hs, ws), `relative offsets for ${hs}x${ws} windows`);
-        expect(`${p}.attns.${k}.relative_position_index`, [n, n], datRelativeIndex(hs, ws), `relative position index for ${hs}x${ws} windows`);
+        const biases = once(`biases ${hs}x${ws}`, () => datRpeBiases(hs, ws));
+        const index = once(`index ${hs}x${ws}`, () => datRelativeIndex(hs, ws));
+        expect(`${p}.attns.${k}.rpe_biases`, [(2 * hs - 1) * (2 * ws - 1), 2], biases, `relative offsets for ${hs}x${ws} windows`);
+        expect(`${p}.attns.${k}.relative_position_index`, [n, n], index, `relative position index for ${hs}x${ws} windows`);
       });
       if (!datBlockShifts(i, j) || !stateDict.has(`${p}.attn_mask_0`)) continue;
       windows.forEach(([hs, ws], k) => {
         const n = hs * ws;
         const nW = (h.imgSize / hs) * (h.imgSize / ws);
-        const mask = datShiftMask(h.imgSize, hs, ws, Math.floor(hs / 2), Math.floor(ws / 2));
+        const mask = once(`mask ${hs}x${ws}`, () => datShiftMask(h.imgSize, hs, ws, Math.floor(hs / 2), Math.floor(ws / 2)));
         expect(`${p}.attn_mask_${k}`, [nW, n, n], mask, `shift mask for ${h.imgSize}x${h.imgSize} images`);
       });
     }
   });
   return known;
 }
+
+/** Whether a stored buffer holds `expected`, value for value (int64 indices compared as 32-bit words: millions of them in a published model). */
+function sameValues(stored: ArrayLike<number | bigint>, expected: Int32Array | Float32Array): boolean {
+  if (stored.length !== expected.length) return false;
+  if (stored instanceof BigInt64Array && LITTLE_ENDIAN && expected instanceof Int32Array) {
+    const words = new Int32Array(stored.buffer, stored.byteOffset, 2 * stored.length);
+    for (let k = 0; k < expected.length; k++) {
+      if (words[2 * k] !== expected[k] || words[2 * k + 1] !== (expected[k]! < 0 ? -1 : 0)) return false;
+    }
+    return true;
+  }
+  for (let k = 0; k < expected.length; k++) if (Number(stored[k]) !== expected[k]) return false;
+  return true;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function checkOverrides(overrides: ArchitectureOverrides, scale: number): void {
   for (const option of ['activation', 'normGroups'] as const) {
