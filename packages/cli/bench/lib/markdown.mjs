@@ -233,14 +233,16 @@ function renderArchitectures(out, a, when) {
   out.push('checkpoint and building the ONNX graph), then one whole-image forward pass on a 128x128 input by onnxruntime-node');
   out.push('on the CPU with 2 threads in a worker (median after a warm-up), against the same network\'s forward pass in');
   out.push('PyTorch (`torch.set_num_threads(2)`). GFLOP/s counts 2 x the multiply-adds `superres models inspect` reports');
-  out.push('(convolutions, linear layers and attention products). Peak RSS is the whole converting and running process.');
+  out.push('(convolutions, linear layers and attention products). Peak RSS is the whole converting and running process;');
+  out.push('working MB is the peak RSS of one run over the RSS before it, against the estimate automatic tiles are sized');
+  out.push('by (the architecture\'s working bytes per input pixel x 128 x 128): above 1.00 the estimate is short.');
   out.push('Parameters are the PyTorch module\'s (SPAN\'s include its train-time branches, which conversion folds away).');
   const blas = a.rows.find((r) => r.torch.blas)?.torch.blas;
   out.push('The PyTorch side runs our reference implementations, written for fidelity, not speed, and Debian\'s PyTorch');
   out.push(`takes its matrix products from the system BLAS${blas ? ` (here ${blas})` : ''}: with Debian's default reference`);
   out.push('BLAS the transformers ran 3-30x slower than with OpenBLAS (`apt-get install libopenblas0-pthread`).');
   out.push('');
-  out.push(table(['network', 'parameters', 'runs', 'convert s', 'run s', 'output MP/s', 'GFLOP/s', 'peak RSS MB', 'PyTorch s', 'ratio'], a.rows.map((r) => [
+  out.push(table(['network', 'parameters', 'runs', 'convert s', 'run s', 'output MP/s', 'GFLOP/s', 'peak RSS MB', 'working MB / estimate', 'PyTorch s', 'ratio'], a.rows.map((r) => [
     ARCHITECTURE_NAMES[r.name] ?? r.name,
     `${(r.torch.parameters / 1e6).toFixed(2)} M`,
     String(r.runs),
@@ -249,6 +251,7 @@ function renderArchitectures(out, a, when) {
     r.outputMegapixelsPerSecond.toFixed(3),
     r.gflopPerSecond.toFixed(0),
     r.peakRssMegabytes.toFixed(0),
+    r.workingMegabytes === undefined ? '' : `${r.workingMegabytes.toFixed(0)} / ${r.estimatedWorkingMegabytes.toFixed(0)} (${(r.workingMegabytes / r.estimatedWorkingMegabytes).toFixed(2)})`,
     (r.torch.medianMs / 1000).toFixed(2),
     `${(r.torch.medianMs / r.medianMs).toFixed(2)}x`,
   ])));
