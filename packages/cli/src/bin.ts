@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { closeSharedWorkerPool, sharedWorkerPool } from '@superres/models/node';
+import { architectureModulesFromEnv, closeSharedWorkerPool, importArchitectureModules, sharedWorkerPool } from '@superres/models/node';
 import type { StopSignal } from './interrupt.js';
 
 // An upscale needs a worker with ONNX Runtime loaded: start it now, while the rest of the CLI
@@ -31,13 +31,21 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 process.on('SIGINT', () => onSignal('SIGINT'));
 process.on('SIGTERM', () => onSignal('SIGTERM'));
 
-const code = await runCli(process.argv.slice(2), {
-  stdout: (t) => void (stdoutOpen && process.stdout.write(t)),
-  stderr: (t) => process.stderr.write(t),
-  stderrIsTTY: process.stderr.isTTY === true,
-  ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
-  signal: controller.signal,
-});
+// Architectures of the user's own (SUPERRES_ARCHITECTURES), known here as in the pool's workers.
+const code = await importArchitectureModules(architectureModulesFromEnv()).then(
+  () =>
+    runCli(process.argv.slice(2), {
+      stdout: (t) => void (stdoutOpen && process.stdout.write(t)),
+      stderr: (t) => process.stderr.write(t),
+      stderrIsTTY: process.stderr.isTTY === true,
+      ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
+      signal: controller.signal,
+    }),
+  (error: Error) => {
+    process.stderr.write(`superres: ${error.message}\n`);
+    return 2;
+  },
+);
 // A tile still running in a worker finishes there first: ONNX Runtime cannot be interrupted, and
 // ending a worker inside a run aborts the whole process.
 await closeSharedWorkerPool();

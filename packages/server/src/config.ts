@@ -4,6 +4,7 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_MAX_MEMORY, formatByteSize, InvalidOptionError, parseByteSize } from '@superres/core';
 import { STORAGE_ENV_VARIABLES } from './storage/from-env.js';
@@ -127,6 +128,7 @@ const TABLE = [
   ['workers', 'SUPERRES_WORKERS', int(1), '1', 'Inference worker threads (models run off the HTTP thread).'],
   ['threads', 'SUPERRES_THREADS', int(1), '(cores / workers)', 'ONNX Runtime threads per inference worker.'],
   ['threadSpinning', 'SUPERRES_THREAD_SPINNING', bool, 'false', 'Whether idle ONNX Runtime threads spin-wait for work: on burns CPU while waiting for a slightly lower latency; off suits a shared host.'],
+  ['architectureModules', 'SUPERRES_ARCHITECTURES', list, '(none)', 'Comma-separated JavaScript modules (paths or file URLs) that register architectures of your own: a default export `(api) => api.registerArchitecture({...})`, or a module that imports `registerArchitecture` from the same `@superres/models` the server runs. Loaded at start, in the server and in each inference worker. The CLI reads it too.'],
   ['modelImportDirs', 'SUPERRES_MODEL_IMPORT_DIRS', list, '(none)', 'Comma-separated directories whose files `load_model` may read by `path` (regular files only, symbolic links resolved). None: `load_model` takes URLs only.'],
   ['maxModelBytes', 'SUPERRES_MAX_MODEL_BYTES', byteSize, '1 GiB', 'Largest model file `load_model` reads or downloads.'],
   ['jobTtlMs', 'SUPERRES_JOB_TTL', duration, '7d', 'How long finished job records are kept (then `fetch` answers 404); `0` keeps them forever.'],
@@ -178,6 +180,8 @@ export interface ServerConfig {
   workers?: number;
   threads?: number;
   threadSpinning: boolean;
+  /** Architecture modules (file URLs) loaded at start, in the server and in each inference worker. */
+  architectureModules: string[];
   modelImportDirs: string[];
   maxModelBytes: number;
   jobTtlMs: number;
@@ -231,6 +235,7 @@ const DEFAULTS = {
   tile: 'auto',
   tilePad: 'auto',
   threadSpinning: false,
+  architectureModules: [],
   modelImportDirs: [],
   maxModelBytes: 1024 * 1024 * 1024,
   jobTtlMs: 7 * 86_400_000,
@@ -271,6 +276,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   config.dataDir = resolve(config.dataDir ?? defaultDataDir(env));
   if (config.modelsDir) config.modelsDir = resolve(config.modelsDir);
   config.modelImportDirs = config.modelImportDirs.map((dir) => resolve(dir));
+  config.architectureModules = config.architectureModules.map((m) => (/^file:/i.test(m) ? new URL(m).href : pathToFileURL(resolve(m)).href));
   if (config.demoDir) config.demoDir = resolve(config.demoDir);
   if (!config.publicUrl) config.publicUrl = `http://${hostForUrl(config.host)}:${config.port}`;
   config.publicUrl = config.publicUrl.replace(/\/+$/, '');

@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createModelStore, createWorkerPool, loadCatalogModel, type ModelStore, type WorkerPool } from '@superres/models/node';
+import { createModelStore, createWorkerPool, importArchitectureModules, loadCatalogModel, type ModelStore, type WorkerPool } from '@superres/models/node';
 import { createFaceModelCache, type FaceModelCache } from './face-models.js';
 import type { ServerConfig } from './config.js';
 import type { JobProcessor, JobQueue, JobRecord, WebhookPayload } from './contracts.js';
@@ -87,7 +87,15 @@ export async function createRuntime(config: ServerConfig, log: Logger): Promise<
   await mkdir(config.dataDir, { recursive: true });
   const storage: ServableStorage = storageFromEnv(config.env, { dataDir: config.dataDir, publicUrl: config.publicUrl });
   const store = createModelStore({ ...(config.modelsDir ? { dir: config.modelsDir } : {}), ...(config.modelsBaseUrl ? { baseUrl: config.modelsBaseUrl } : {}), env: config.env });
-  const pool = createWorkerPool({ workers: config.workers, threads: config.threads, spinning: config.threadSpinning, env: config.env });
+  // The user's architectures, known to this thread (detection) and to every worker (conversion).
+  await importArchitectureModules(config.architectureModules);
+  const pool = createWorkerPool({
+    workers: config.workers,
+    threads: config.threads,
+    spinning: config.threadSpinning,
+    env: config.env,
+    architectureModules: config.architectureModules,
+  });
   const models = createModelCache((id) => loadCatalogModel(id, { store, pool, device: 'cpu' }), config.modelCacheSize);
   const faces = createFaceModelCache(config, store, pool);
   const progress = createJobProgress();

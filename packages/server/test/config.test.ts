@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, configTableMarkdown, createKeyRing, keyId, loadConfig, loadKeys } from '../src/index.js';
 import { isAlwaysRefusedAddress, isPrivateAddress } from '../src/net/address-policy.js';
@@ -37,6 +38,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ SUPERRES_MODELS_BASE_URL: ' https://mirror.example.com/superres/ ' }).modelsBaseUrl).toBe('https://mirror.example.com/superres/');
     expect(() => loadConfig({ SUPERRES_MODELS_BASE_URL: 'mirror.example.com' })).toThrow(/SUPERRES_MODELS_BASE_URL/);
     expect(() => loadConfig({ SUPERRES_MODELS_BASE_URL: 'file:///srv/weights' })).toThrow(/SUPERRES_MODELS_BASE_URL: expected an http/);
+  });
+
+  it('reads SUPERRES_ARCHITECTURES as module URLs (paths resolved against the working directory)', () => {
+    expect(loadConfig({}).architectureModules).toEqual([]);
+    const config = loadConfig({ SUPERRES_ARCHITECTURES: 'mods/a.mjs, /opt/b.mjs,file:///srv/c.mjs' });
+    expect(config.architectureModules).toEqual([pathToFileURL(join(process.cwd(), 'mods/a.mjs')).href, 'file:///opt/b.mjs', 'file:///srv/c.mjs']);
   });
 
   it('documents every variable in one table, storage and the model mirror included', () => {

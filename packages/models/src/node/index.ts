@@ -4,6 +4,7 @@ export { loadCatalogModel, type LoadCatalogModelOptions } from './load-catalog-m
 export { createWorkerPool, type WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from './pool/worker-pool.js';
 export { resolvePoolSize, DEFAULT_WORKERS, type PoolSizeOptions } from './pool/pool-size.js';
 export { sharedWorkerPool, closeSharedWorkerPool } from './pool/shared-pool.js';
+export { architectureApi, architectureModulesFromEnv, importArchitectureModules, type ArchitectureApi } from './architecture-modules.js';
 export * from './store/index.js';
 export { writeFileAtomic, isTempName, sha256File, sha256Sliced, type AtomicWriteOptions } from './store/atomic.js';
 export { loadFaceModels, loadFaceDetector, type LoadFaceModelsOptions, type LoadedFaceModels, type LoadedFaceDetector, type FaceModelRef } from './load-face-models.js';

@@ -3,12 +3,14 @@
  * shares out is the process's cores: two pools of "all the cores" each would oversubscribe them.
  * Its idle workers do not keep the process alive.
  */
+import { architectureModulesFromEnv } from '../architecture-modules.js';
 import { createWorkerPool, type WorkerPool } from './worker-pool.js';
 
 let shared: WorkerPool | undefined;
 
+/** The pool; its workers load the architecture modules SUPERRES_ARCHITECTURES names. */
 export function sharedWorkerPool(): WorkerPool {
-  shared ??= createWorkerPool();
+  shared ??= createWorkerPool({ architectureModules: architectureModulesFromEnv() });
   return shared;
 }
 

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BackendError, type SessionOptions } from '@superres/core';
 import type { ConvertRequest, ConvertResult } from '../../convert/convert-request.js';
 import type { NcnnConvertRequest, NcnnConvertResult } from '../../ncnn/convert-request.js';
+import { importArchitectureModules } from '../architecture-modules.js';
 import { floatOutputs, messageOf } from '../../runtime/ort-common.js';
 import { loadOrt, openSession, type Ort, type OrtSession } from '../ort-session.js';
 import { serializeError } from './errors.js';
@@ -95,10 +96,10 @@ function loadArchitectureModules(): Promise<void> {
   architecturesLoaded ??= (async () => {
     for (const href of modules) {
       try {
-        await import(href);
+        await importArchitectureModules([href]);
       } catch (error) {
         architecturesLoaded = undefined;
-        throw new BackendError(`Architecture module ${href} could not be loaded in the worker: ${messageOf(error)}`, { cause: error });
+        throw new BackendError(`Architecture module ${href} could not be loaded in the worker: ${messageOf((error as Error).cause ?? error)}`, { cause: error });
       }
     }
   })();
