@@ -14,23 +14,27 @@
  * channels (per head, over every token); both mix in a depthwise-conv branch through a channel
  * and a spatial map; the feed-forward is SGFN (a gated half through LayerNorm and a depthwise 3x3).
  */
-import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
+import { BadCheckpointError, UnsupportedArchitectureError } from '@superres/core';
 import type { StateDict } from '../checkpoint/types.js';
 import { attr } from '../onnx/onnx-graph.js';
 import type { Architecture, ArchitectureGeometry, ArchitectureOverrides } from './architecture.js';
 import { referenceAlignment } from './srvgg.js';
-import { RGB_MEAN, SwinirGraph, countIndices, resiConv, swinExit, windowShiftMask } from './swinir.js';
-import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
+import { RGB_MEAN, SwinirGraph, resiConv, swinExit, windowShiftMask } from './swinir.js';
+import { l2Normalize } from './graph-ops.js';
+import { checkRgbUpscalerOverrides } from './overrides.js';
+import { countIndices, floatTensor, fmt, listNames, shapeErrors, tensorProblem, type ShapeErrors } from './tensor-utils.js';
 import { workingBytesPerPixel } from './working-memory.js';
 
 export const DAT_ARCHITECTURE = 'DAT';
+const shapes = shapeErrors(DAT_ARCHITECTURE);
+// Annotated: a call to a `never` function narrows only through an explicitly typed name.
+const bad: ShapeErrors['bad'] = shapes.bad;
+const { shapeOf } = shapes;
 export type DatUpsampler = 'pixelshuffle' | 'pixelshuffledirect';
 export type DatResiConnection = '1conv' | '3conv';
 /** spandrel's img_size when no attn_mask buffer says it; it changes nothing the graph computes. */
 const DEFAULT_IMG_SIZE = 64;
 const NORM_EPS = 1e-5;
-/** F.normalize's eps. */
-const NORMALIZE_EPS = 1e-12;
 const MASK_VALUE = -100;
 /**
  * The tile pad measured on the fixtures (tools/reference/make_dat_fixtures.py): the largest pad
@@ -62,17 +66,7 @@ export interface DatHyperparameters {
 
 const SIG = 'layers.0.blocks.0.attn.attns.0.rpe_biases';
 
-function bad(name: string, shape: readonly number[], expected: string): never {
-  throw new BadCheckpointError(`${DAT_ARCHITECTURE}: tensor ${name} has shape ${fmt(shape)}, expected ${expected}`, {
-    details: { tensor: name, shape: [...shape] },
-  });
-}
 
-function shapeOf(stateDict: StateDict, name: string, expected: string): readonly number[] {
-  const shape = stateDict.get(name)?.shape;
-  if (!shape) throw new BadCheckpointError(`${DAT_ARCHITECTURE}: missing tensor ${name} (expected shape ${expected})`, { details: { tensor: name } });
-  return shape;
-}
 
 /** Upstream's rule for which spatial blocks shift (block j of group i; odd blocks attend across channels). */
 export function datBlockShifts(group: number, block: number): boolean {
@@ -270,21 +264,6 @@ function sameValues(stored: ArrayLike<number | bigint>, expected: Int32Array | F
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function checkOverrides(overrides: ArchitectureOverrides, scale: number): void {
-  for (const option of ['activation', 'normGroups'] as const) {
-    if (overrides[option] !== undefined) throw new InvalidOptionError(`Option ${option} does not apply to ${DAT_ARCHITECTURE}`, { details: { option } });
-  }
-  if (overrides.upscale !== undefined && overrides.upscale !== scale) {
-    throw new InvalidOptionError(`Option upscale is ${overrides.upscale}, but this ${DAT_ARCHITECTURE} checkpoint's upsampler gives x${scale}`, {
-      details: { option: 'upscale' },
-    });
-  }
-  if (overrides.numOutCh !== undefined && overrides.numOutCh !== 3) {
-    throw new InvalidOptionError(`Option numOutCh is ${overrides.numOutCh}, but ${DAT_ARCHITECTURE} here always outputs 3 channels`, {
-      details: { option: 'numOutCh' },
-    });
-  }
-}
 
 function unsupported(message: string): never {
   throw new UnsupportedArchitectureError(`${DAT_ARCHITECTURE}: ${message}`, { details: { architecture: DAT_ARCHITECTURE } });
@@ -393,7 +372,7 @@ export function detectDat(stateDict: StateDict, overrides: ArchitectureOverrides
     const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
     throw new BadCheckpointError(`${DAT_ARCHITECTURE}: ${shown}`, { details: { problems } });
   }
-  checkOverrides(overrides, scale);
+  checkRgbUpscalerOverrides(DAT_ARCHITECTURE, overrides, scale);
   return h;
 }
 
@@ -699,13 +678,6 @@ function spatialAttention(graph: DatGraph, h: DatHyperparameters, y: string, p: 
   return graph.linear(`${p}.proj`, `${p}.mixed`);
 }
 
-/** L2-normalise along the last axis: x / max(||x||, 1e-12) (F.normalize). */
-function normalize(graph: DatGraph, x: string, out: string): string {
-  graph.g.node('ReduceL2', [x], [`${out}.norm`], { axes: attr.ints([-1]), keepdims: attr.int(1) });
-  graph.g.node('Max', [`${out}.norm`, graph.scalar(NORMALIZE_EPS)], [`${out}.clamped`]);
-  graph.g.node('Div', [x, `${out}.clamped`], [out]);
-  return out;
-}
 
 /** The channel block's attention on normed NHWC tokens -> NHWC. */
 function channelAttention(graph: DatGraph, h: DatHyperparameters, y: string, p: string, heads: number, sizes: DatSizes): string {
@@ -717,8 +689,9 @@ function channelAttention(graph: DatGraph, h: DatHyperparameters, y: string, p: 
   g.node('Reshape', [`${p}.qkv`, graph.int64([0, -1, 3, heads, d])], [`${p}.qkv5`]);
   g.node('Transpose', [`${p}.qkv5`], [`${p}.qkv_t`], { perm: attr.ints([2, 0, 3, 4, 1]) });
   for (const [i, name] of ['q', 'k', 'v'].entries()) g.node('Gather', [`${p}.qkv_t`, graph.int64([i], true)], [`${p}.${name}`], { axis: attr.int(0) });
-  normalize(graph, `${p}.q`, `${p}.q_unit`);
-  normalize(graph, `${p}.k`, `${p}.k_unit`);
+  const scalar = (v: number) => graph.scalar(v);
+  l2Normalize(g, scalar, `${p}.q`, `${p}.q_unit`);
+  l2Normalize(g, scalar, `${p}.k`, `${p}.k_unit`);
   g.node('Transpose', [`${p}.k_unit`], [`${p}.k_t`], { perm: attr.ints([0, 1, 3, 2]) });
   g.node('MatMul', [`${p}.q_unit`, `${p}.k_t`], [`${p}.scores`]);
   const t = floatTensor(graph.stateDict, `${p}.temperature`);

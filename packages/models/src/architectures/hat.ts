@@ -13,14 +13,13 @@
  * values in ows x ows windows, ows = ws + overlap_ratio ws, zero padded, stride ws). The relative
  * position indices are two top-level buffers, relative_position_index_SA and _OCA.
  */
-import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
+import { BadCheckpointError, UnsupportedArchitectureError } from '@superres/core';
 import type { StateDict } from '../checkpoint/types.js';
 import { attr } from '../onnx/onnx-graph.js';
 import type { Architecture, ArchitectureGeometry, ArchitectureOverrides } from './architecture.js';
 import { referenceAlignment } from './srvgg.js';
 import {
   SwinirGraph,
-  countIndices,
   relativePositionIndex,
   resiConv,
   swinBlock,
@@ -28,10 +27,15 @@ import {
   swinEntry,
   swinExit,
 } from './swinir.js';
-import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
+import { checkRgbUpscalerOverrides } from './overrides.js';
+import { countIndices, floatTensor, fmt, listNames, shapeErrors, tensorProblem, type ShapeErrors } from './tensor-utils.js';
 import { workingBytesPerPixel } from './working-memory.js';
 
 export const HAT_ARCHITECTURE = 'HAT';
+const shapes = shapeErrors(HAT_ARCHITECTURE);
+// Annotated: a call to a `never` function narrows only through an explicitly typed name.
+const bad: ShapeErrors['bad'] = shapes.bad;
+const { shapeOf } = shapes;
 /** Upstream's CAB scale: a constructor argument every release leaves at 0.01 (not in the state dict). */
 export const HAT_CONV_SCALE = 0.01;
 /** Upstream HAT's residual connections: a 3x3 conv, or none ('identity', spandrel's reading when conv_after_body has no weight). */
@@ -66,17 +70,7 @@ export interface HatHyperparameters {
 
 const SIG = /^layers\.\d+\.residual_group\.(blocks\.\d+\.conv_block\.cab|overlap_attn)\./;
 
-function bad(name: string, shape: readonly number[], expected: string): never {
-  throw new BadCheckpointError(`${HAT_ARCHITECTURE}: tensor ${name} has shape ${fmt(shape)}, expected ${expected}`, {
-    details: { tensor: name, shape: [...shape] },
-  });
-}
 
-function shapeOf(stateDict: StateDict, name: string, expected: string): readonly number[] {
-  const shape = stateDict.get(name)?.shape;
-  if (!shape) throw new BadCheckpointError(`${HAT_ARCHITECTURE}: missing tensor ${name} (expected shape ${expected})`, { details: { tensor: name } });
-  return shape;
-}
 
 /** Upstream's OCA index, raw (some values negative; PyTorch's indexing wraps them by the table size). */
 export function ocaIndex(ws: number, ows: number): Int32Array {
@@ -167,21 +161,6 @@ function checkBuffer(stateDict: StateDict, name: string, expected: Int32Array, s
   if (!values.every((v, k) => wrap(v) === wrap(expected[k]!))) problems.push(`tensor ${name} is not HAT's relative position index for these windows`);
 }
 
-function checkOverrides(overrides: ArchitectureOverrides, scale: number): void {
-  for (const option of ['activation', 'normGroups'] as const) {
-    if (overrides[option] !== undefined) throw new InvalidOptionError(`Option ${option} does not apply to ${HAT_ARCHITECTURE}`, { details: { option } });
-  }
-  if (overrides.upscale !== undefined && overrides.upscale !== scale) {
-    throw new InvalidOptionError(`Option upscale is ${overrides.upscale}, but this ${HAT_ARCHITECTURE} checkpoint's upsampler gives x${scale}`, {
-      details: { option: 'upscale' },
-    });
-  }
-  if (overrides.numOutCh !== undefined && overrides.numOutCh !== 3) {
-    throw new InvalidOptionError(`Option numOutCh is ${overrides.numOutCh}, but ${HAT_ARCHITECTURE} here always outputs 3 channels`, {
-      details: { option: 'numOutCh' },
-    });
-  }
-}
 
 /** HAT hyperparameters when the names say HAT, undefined otherwise; throws BadCheckpointError naming a wrong tensor. */
 export function detectHat(stateDict: StateDict, overrides: ArchitectureOverrides = {}): HatHyperparameters | undefined {
@@ -273,7 +252,7 @@ export function detectHat(stateDict: StateDict, overrides: ArchitectureOverrides
     const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
     throw new BadCheckpointError(`${HAT_ARCHITECTURE}: ${shown}`, { details: { problems } });
   }
-  checkOverrides(overrides, scale);
+  checkRgbUpscalerOverrides(HAT_ARCHITECTURE, overrides, scale);
   return h;
 }
 

@@ -18,10 +18,13 @@ import { OnnxGraphBuilder, attr } from '../onnx/onnx-graph.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
 import type { Architecture, ArchitectureGeometry, ArchitectureOverrides } from './architecture.js';
 import { referenceAlignment } from './srvgg.js';
-import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
+import { exactGelu, l2Normalize } from './graph-ops.js';
+import { countIndices, floatTensor, listNames, shapeErrors, tensorProblem, type ShapeErrors } from './tensor-utils.js';
 import { workingBytesPerPixel } from './working-memory.js';
 
 export const OMNISR_ARCHITECTURE = 'OmniSR';
+// Annotated: a call to a `never` function narrows only through an explicitly typed name.
+const bad: ShapeErrors['bad'] = shapeErrors(OMNISR_ARCHITECTURE).bad;
 /** The window size spandrel assumes when no relative position bias says it (pe false). */
 export const OMNISR_DEFAULT_WINDOW = 8;
 /**
@@ -41,7 +44,6 @@ export const OMNISR_DEFAULT_WINDOW = 8;
 export const OMNISR_MEASURED_TILE_PAD = 64;
 const LAYER_NORM_EPS = 1e-5;
 const LAYER_NORM_2D_EPS = 1e-6;
-const NORMALIZE_EPS = 1e-12;
 /** Attention heads: dim_head = num_feat / 4 (window/grid attention); channel attention has 4. */
 const HEADS = 4;
 
@@ -74,22 +76,7 @@ const DETECT_KEYS = ['residual_layer.0.residual_layer.0.layer.0.fn.0.weight', 'i
 /** Bookkeeping some training tools leave in the state dict (thop's counters, the index buffer). */
 const ignored = (key: string) => /(^|\.)(total_ops|total_params|rel_pos_indices)$/.test(key);
 
-function bad(name: string, shape: readonly number[], expected: string): never {
-  throw new BadCheckpointError(`${OMNISR_ARCHITECTURE}: tensor ${name} has shape ${fmt(shape)}, expected ${expected}`, {
-    details: { tensor: name, shape: [...shape] },
-  });
-}
 
-/** The number of `<prefix>.<i>.` indices (spandrel's get_seq_len: the largest plus one). */
-function seqLen(stateDict: StateDict, prefix: string): number {
-  let max = -1;
-  for (const key of stateDict.keys()) {
-    if (!key.startsWith(`${prefix}.`)) continue;
-    const index = Number(key.slice(prefix.length + 1).split('.', 1)[0]);
-    if (Number.isInteger(index)) max = Math.max(max, index);
-  }
-  return max + 1;
-}
 
 /** scale^2 * outCh = channels, trying outCh = inCh, 3, 4, 1 (spandrel's order). */
 function scaleAndOutCh(channels: number, inCh: number): [number, number] | undefined {
@@ -181,8 +168,8 @@ export function detectOmniSr(stateDict: StateDict, overrides: ArchitectureOverri
   const so = up.length === 4 ? scaleAndOutCh(up[0]!, numInCh) : undefined;
   if (!so || up[1] !== numFeat || up[2] !== 3 || up[3] !== 3) bad('up.0.weight', up, `[out_ch * scale^2, ${numFeat}, 3, 3]`);
   const [scale, numOutCh] = so;
-  const resNum = seqLen(sd, 'residual_layer');
-  const blockNum = seqLen(sd, 'residual_layer.0.residual_layer') - 1;
+  const resNum = countIndices(sd, 'residual_layer');
+  const blockNum = countIndices(sd, 'residual_layer.0.residual_layer') - 1;
   const relName = 'residual_layer.0.residual_layer.0.layer.2.fn.rel_pos_bias.weight';
   const rel = sd.get(relName)?.shape;
   const given = windowOverride(overrides);
@@ -368,14 +355,8 @@ export function buildOmniSrOnnx(stateDict: StateDict, h: OmniSrHyperparameters):
     }
     return `${name}.c11`;
   };
-  const gelu = (x: string, out: string): string => {
-    g.node('Mul', [x, g.scalar(Math.SQRT1_2)], [`${out}.scaled`]);
-    g.node('Erf', [`${out}.scaled`], [`${out}.erf`]);
-    g.node('Add', [`${out}.erf`, g.scalar(1)], [`${out}.plus1`]);
-    g.node('Mul', [x, g.scalar(0.5)], [`${out}.half`]);
-    g.node('Mul', [`${out}.half`, `${out}.plus1`], [out]);
-    return out;
-  };
+  const scalar = (v: number) => g.scalar(v);
+  const gelu = (x: string, out: string) => exactGelu(g, scalar, x, out);
   /** Layer norm over the channels of each pixel (nn.LayerNorm on channels-last, or LayerNorm2d). */
   const layerNorm = (x: string, prefix: string, eps: number): string => {
     const o = `${prefix}.out`;
@@ -390,13 +371,7 @@ export function buildOmniSrOnnx(stateDict: StateDict, h: OmniSrHyperparameters):
     g.node('Add', [`${o}.scaled`, channelVector(`${prefix}.bias`)], [o]);
     return o;
   };
-  /** x / max(||x||, 1e-12) over the last axis (F.normalize). */
-  const l2normalize = (x: string, out: string): string => {
-    g.node('ReduceL2', [x], [`${out}.norm`], { axes: attr.ints([-1]), keepdims: attr.int(1) });
-    g.node('Max', [`${out}.norm`, g.scalar(NORMALIZE_EPS)], [`${out}.clamped`]);
-    g.node('Div', [x, `${out}.clamped`], [out]);
-    return out;
-  };
+  const l2normalize = (x: string, out: string) => l2Normalize(g, scalar, x, out);
   const transpose = (x: string, perm: number[], out: string) => {
     g.node('Transpose', [x], [out], { perm: attr.ints(perm) });
     return out;

@@ -22,6 +22,7 @@ import type { StateDict } from '../checkpoint/types.js';
 import { OnnxGraphBuilder, attr } from '../onnx/onnx-graph.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
 import type { Architecture, ArchitectureGeometry, ArchitectureOverrides } from './architecture.js';
+import { exactGelu } from './graph-ops.js';
 import { referenceAlignment } from './srvgg.js';
 import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
 import { workingBytesPerPixel } from './working-memory.js';
@@ -437,13 +438,7 @@ class PlksrGraph {
 
   /** torch GELU (exact): x * 0.5 * (1 + erf(x / sqrt(2))). Opset 17 has no Gelu. */
   gelu(x: string, out: string): string {
-    const g = this.g;
-    g.node('Mul', [x, this.scalar(Math.SQRT1_2)], [`${out}.scaled`]);
-    g.node('Erf', [`${out}.scaled`], [`${out}.erf`]);
-    g.node('Add', [`${out}.erf`, this.scalar(1)], [`${out}.plus1`]);
-    g.node('Mul', [x, this.scalar(0.5)], [`${out}.half`]);
-    g.node('Mul', [`${out}.half`, `${out}.plus1`], [out]);
-    return out;
+    return exactGelu(this.g, (v) => this.scalar(v), x, out);
   }
 
   /** torch Mish: x * tanh(softplus(x)). Opset 17 has no Mish. */

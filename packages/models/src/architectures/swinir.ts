@@ -14,16 +14,22 @@
  * Upsamplers: 'pixelshuffle' (classical), 'pixelshuffledirect' (lightweight), 'nearest+conv'
  * (real-SR). The denoising / JPEG models (no upsampler) and pixel-unshuffled inputs are refused.
  */
-import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError } from '@superres/core';
+import { BadCheckpointError, UnsupportedArchitectureError } from '@superres/core';
 import type { StateDict } from '../checkpoint/types.js';
 import { OnnxGraphBuilder, attr } from '../onnx/onnx-graph.js';
 import { CONVERTER_VERSION } from '../onnx/version.js';
 import type { Architecture, ArchitectureGeometry, ArchitectureOverrides } from './architecture.js';
 import { referenceAlignment } from './srvgg.js';
-import { floatTensor, fmt, listNames, tensorProblem } from './tensor-utils.js';
+import { exactGelu } from './graph-ops.js';
+import { checkRgbUpscalerOverrides } from './overrides.js';
+import { countIndices, floatTensor, fmt, listNames, shapeErrors, tensorProblem, type ShapeErrors } from './tensor-utils.js';
 import { workingBytesPerPixel } from './working-memory.js';
 
 export const SWINIR_ARCHITECTURE = 'SwinIR';
+const shapes = shapeErrors(SWINIR_ARCHITECTURE);
+// Annotated: a call to a `never` function narrows only through an explicitly typed name.
+const bad: ShapeErrors['bad'] = shapes.bad;
+const { shapeOf } = shapes;
 export type SwinirUpsampler = 'pixelshuffle' | 'pixelshuffledirect' | 'nearest+conv';
 export type SwinirResiConnection = '1conv' | '3conv';
 
@@ -75,28 +81,8 @@ const NAMES = [
 /** Names of networks built on SwinIR's (Swin2SR, HAT) and of SwinIR's unreleased `ape` option: not detected as SwinIR. */
 const OTHER_SWIN = /(logit_scale|cpb_mlp|relative_position_index_SA|overlap_attn|conv_block|absolute_pos_embed)/;
 
-function bad(name: string, shape: readonly number[], expected: string): never {
-  throw new BadCheckpointError(`${SWINIR_ARCHITECTURE}: tensor ${name} has shape ${fmt(shape)}, expected ${expected}`, {
-    details: { tensor: name, shape: [...shape] },
-  });
-}
 
-function shapeOf(stateDict: StateDict, name: string, expected: string): readonly number[] {
-  const shape = stateDict.get(name)?.shape;
-  if (!shape) throw new BadCheckpointError(`${SWINIR_ARCHITECTURE}: missing tensor ${name} (expected shape ${expected})`);
-  return shape;
-}
 
-/** How many consecutive `<prefix>.<n>.` indices, from 0, the names have. */
-export function countIndices(stateDict: StateDict, prefix: string): number {
-  const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.(\\d+)\\.`);
-  let max = -1;
-  for (const key of stateDict.keys()) {
-    const m = re.exec(key);
-    if (m) max = Math.max(max, Number(m[1]));
-  }
-  return max + 1;
-}
 
 /** relative_position_index for a window: (dy + ws - 1) * (2 ws - 1) + dx + ws - 1, queries by keys, row-major. */
 export function relativePositionIndex(ws: number): Int32Array {
@@ -336,7 +322,7 @@ export function detectSwinir(stateDict: StateDict, overrides: ArchitectureOverri
     const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
     throw new BadCheckpointError(`${SWINIR_ARCHITECTURE}: ${shown}`, { details: { problems } });
   }
-  checkOverrides(overrides, scale);
+  checkRgbUpscalerOverrides(SWINIR_ARCHITECTURE, overrides, scale);
   return h;
 }
 
@@ -346,23 +332,6 @@ function countConvUps(stateDict: StateDict): number {
   return n;
 }
 
-function checkOverrides(overrides: ArchitectureOverrides, scale: number): void {
-  for (const option of ['activation', 'normGroups'] as const) {
-    if (overrides[option] !== undefined) {
-      throw new InvalidOptionError(`Option ${option} does not apply to ${SWINIR_ARCHITECTURE}`, { details: { option } });
-    }
-  }
-  if (overrides.upscale !== undefined && overrides.upscale !== scale) {
-    throw new InvalidOptionError(`Option upscale is ${overrides.upscale}, but this ${SWINIR_ARCHITECTURE} checkpoint's upsampler gives x${scale}`, {
-      details: { option: 'upscale' },
-    });
-  }
-  if (overrides.numOutCh !== undefined && overrides.numOutCh !== 3) {
-    throw new InvalidOptionError(`Option numOutCh is ${overrides.numOutCh}, but ${SWINIR_ARCHITECTURE} here always outputs 3 channels`, {
-      details: { option: 'numOutCh' },
-    });
-  }
-}
 
 // ---- geometry and cost -----------------------------------------------------------------------
 
@@ -531,15 +500,9 @@ export class SwinirGraph {
     return out;
   }
 
-  /** torch GELU (exact): x * 0.5 * (1 + erf(x / sqrt(2))). Opset 17 has no Gelu. */
+  /** torch GELU (exact). */
   gelu(x: string, out: string): string {
-    const g = this.g;
-    g.node('Mul', [x, this.scalar(Math.SQRT1_2)], [`${out}.scaled`]);
-    g.node('Erf', [`${out}.scaled`], [`${out}.erf`]);
-    g.node('Add', [`${out}.erf`, this.scalar(1)], [`${out}.plus1`]);
-    g.node('Mul', [x, this.scalar(0.5)], [`${out}.half`]);
-    g.node('Mul', [`${out}.half`, `${out}.plus1`], [out]);
-    return out;
+    return exactGelu(this.g, (v) => this.scalar(v), x, out);
   }
 
   /** torch.roll(x, shifts, dims=(1, 2)) on NHWC: slices and concatenations (shifts may be negative; one number for both axes). */

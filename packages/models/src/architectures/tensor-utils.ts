@@ -37,3 +37,34 @@ export function tensorProblem(stateDict: StateDict, name: string, shape: readonl
   }
   return undefined;
 }
+
+/** How many consecutive `<prefix>.<n>.` indices, from 0, the names have (spandrel's get_seq_len). */
+export function countIndices(stateDict: StateDict, prefix: string): number {
+  const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.(\\d+)\\.`);
+  let max = -1;
+  for (const key of stateDict.keys()) {
+    const m = re.exec(key);
+    if (m) max = Math.max(max, Number(m[1]));
+  }
+  return max + 1;
+}
+
+/** An architecture's shape errors: `bad` for a tensor of the wrong shape, `shapeOf` for one that must exist. */
+export interface ShapeErrors {
+  readonly bad: (name: string, shape: readonly number[], expected: string) => never;
+  readonly shapeOf: (stateDict: StateDict, name: string, expected: string) => readonly number[];
+}
+
+export function shapeErrors(architecture: string): ShapeErrors {
+  const bad = (name: string, shape: readonly number[], expected: string): never => {
+    throw new BadCheckpointError(`${architecture}: tensor ${name} has shape ${fmt(shape)}, expected ${expected}`, {
+      details: { tensor: name, shape: [...shape] },
+    });
+  };
+  const shapeOf = (stateDict: StateDict, name: string, expected: string): readonly number[] => {
+    const shape = stateDict.get(name)?.shape;
+    if (!shape) throw new BadCheckpointError(`${architecture}: missing tensor ${name} (expected shape ${expected})`, { details: { tensor: name } });
+    return shape;
+  };
+  return { bad, shapeOf };
+}
