@@ -24,19 +24,9 @@ import {
   type StateDict,
 } from '@superres/models';
 import { repoRoot } from '../../../test-support/fixtures.js';
-import { expectReferenceRun, fixtureInput, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
+import { expectReferenceRun, fixtureInput, type ReferenceRun, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
 
 const dir = join(repoRoot, 'packages/models/test/fixtures/dat');
-
-interface Run {
-  tile: number;
-  tile_pad: number;
-  pre_pad: number;
-  expected: string;
-  width: number;
-  height: number;
-  pixels_sha256: string;
-}
 
 interface Hyper {
   in_chans: number;
@@ -63,7 +53,7 @@ interface Entry {
   hyperparameters: Hyper;
   measured_tile_pad: number;
   load_options: Record<string, unknown>;
-  runs: Run[];
+  runs: ReferenceRun[];
 }
 
 interface Manifest {

@@ -10,19 +10,9 @@ import { BadCheckpointError, InvalidOptionError, upscale } from '@superres/core'
 import { architectures, detectArchitecture, detectHat, detectSwinir, inspectModel, ocaIndex, readCheckpoint, type StateDict } from '@superres/models';
 import { maxAbsDiff } from './support/images.js';
 import { repoRoot } from '../../../test-support/fixtures.js';
-import { expectReferenceRun, fixtureInput, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
+import { expectReferenceRun, fixtureInput, type ReferenceRun, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
 
 const dir = join(repoRoot, 'packages/models/test/fixtures/hat');
-
-interface Run {
-  tile: number;
-  tile_pad: number;
-  pre_pad: number;
-  expected: string;
-  width: number;
-  height: number;
-  pixels_sha256: string;
-}
 
 interface Hyper {
   in_chans: number;
@@ -54,7 +44,7 @@ interface Entry {
   measured_tile_pad: number;
   receptive_radius: number;
   load_options: Record<string, unknown>;
-  runs: Run[];
+  runs: ReferenceRun[];
 }
 
 interface Manifest {

@@ -12,19 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BadCheckpointError, InvalidOptionError } from '@superres/core';
 import { architectures, detectArchitecture, inspectModel, readCheckpoint, type StateDict } from '@superres/models';
 import { repoRoot } from '../../../test-support/fixtures.js';
-import { expectReferenceRun, fixtureInput, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
+import { expectReferenceRun, fixtureInput, type ReferenceRun, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
 
 const dir = join(repoRoot, 'packages/models/test/fixtures/omnisr');
-
-interface Run {
-  tile: number;
-  tile_pad: number;
-  pre_pad: number;
-  expected: string;
-  width: number;
-  height: number;
-  pixels_sha256: string;
-}
 
 interface Hyper {
   num_in_ch: number;
@@ -47,7 +37,7 @@ interface Entry {
   hyperparameters: Hyper;
   receptive_radius: number;
   load_options: Record<string, unknown>;
-  runs: Run[];
+  runs: ReferenceRun[];
 }
 
 interface Manifest {

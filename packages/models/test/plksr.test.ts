@@ -26,19 +26,9 @@ import {
 import { createWebBackend } from '@superres/models/web';
 import { maxAbsDiff, readRgb } from './support/images.js';
 import { repoRoot } from '../../../test-support/fixtures.js';
-import { expectReferenceRun, fixtureInput, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
+import { expectReferenceRun, fixtureInput, type ReferenceRun, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
 
 const dir = join(repoRoot, 'packages/models/test/fixtures/plksr');
-
-interface Run {
-  tile: number;
-  tile_pad: number;
-  pre_pad: number;
-  expected: string;
-  width: number;
-  height: number;
-  pixels_sha256: string;
-}
 
 interface Hyper {
   dim: number;
@@ -63,7 +53,7 @@ interface Entry {
   hyperparameters: Hyper;
   receptive_radius: number;
   load_options: ArchitectureOverrides;
-  runs: Run[];
+  runs: ReferenceRun[];
 }
 
 interface Manifest {

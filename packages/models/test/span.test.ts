@@ -18,19 +18,9 @@ import { hasOnnxChecker, noCheckerReason, runOnnxChecker } from '../src/onnx/tes
 import { SPAN_RECEPTIVE_RADIUS, foldConv3xc } from '../src/architectures/span.js';
 import { maxAbsDiff } from './support/images.js';
 import { repoRoot } from '../../../test-support/fixtures.js';
-import { expectReferenceRun, fixtureInput, fixtureModels, pixelsSha256, type BackendName } from './support/architecture-fixtures.js';
+import { expectReferenceRun, fixtureInput, type ReferenceRun, fixtureModels, pixelsSha256, type BackendName } from './support/architecture-fixtures.js';
 
 const spanDir = join(repoRoot, 'packages/models/test/fixtures/span');
-
-interface Run {
-  tile: number;
-  tile_pad: number;
-  pre_pad: number;
-  expected: string;
-  width: number;
-  height: number;
-  pixels_sha256: string;
-}
 
 interface SpanHyper {
   num_in_ch: number;
@@ -54,7 +44,7 @@ interface CheckpointEntry {
   nested_key: string | null;
   hyperparameters: SpanHyper;
   receptive_radius: number;
-  runs: Run[];
+  runs: ReferenceRun[];
 }
 
 interface Manifest {

@@ -12,19 +12,9 @@ import { BadCheckpointError, InvalidOptionError, UnsupportedArchitectureError, u
 import { architectures, detectArchitecture, inspectModel, readCheckpoint, type StateDict } from '@superres/models';
 import { maxAbsDiff } from './support/images.js';
 import { repoRoot } from '../../../test-support/fixtures.js';
-import { expectReferenceRun, fixtureInput, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
+import { expectReferenceRun, fixtureInput, type ReferenceRun, fixtureModels, pixelsSha256, reshaped, type BackendName } from './support/architecture-fixtures.js';
 
 const dir = join(repoRoot, 'packages/models/test/fixtures/swinir');
-
-interface Run {
-  tile: number;
-  tile_pad: number;
-  pre_pad: number;
-  expected: string;
-  width: number;
-  height: number;
-  pixels_sha256: string;
-}
 
 interface Hyper {
   in_chans: number;
@@ -52,7 +42,7 @@ interface Entry {
   measured_tile_pad: number;
   receptive_radius: number;
   load_options: Record<string, unknown>;
-  runs: Run[];
+  runs: ReferenceRun[];
 }
 
 interface Manifest {
